@@ -1,0 +1,178 @@
+"""A content-addressed cache of trained weights and computed results.
+
+An entry's key is the hash of its configuration and of genotutor's own source code, so a
+change to either gives a new entry and a stale one is never returned. Entries are written
+to a temporary file and renamed into place (atomic on POSIX), so a crash mid-write leaves
+no half-written entry, and read with ``torch.load(weights_only=True)``, which cannot run
+code from the file. The folder is ``$GENOTUTOR_CACHE`` or ``~/.cache/genotutor``.
+
+Taught in chapter 1.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import tempfile
+import warnings
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+import pandas as pd
+import torch
+from torch import nn
+
+_FORMAT = 1
+
+
+def cache_dir() -> Path:
+    """The cache folder: ``$GENOTUTOR_CACHE`` if set, else ``~/.cache/genotutor``."""
+    folder = os.environ.get("GENOTUTOR_CACHE") or Path.home() / ".cache" / "genotutor"
+    return Path(folder)
+
+
+@lru_cache(maxsize=1)
+def code_version() -> str:
+    """Hash of genotutor's source files: any change to the package invalidates the cache."""
+    digest = hashlib.sha256()
+    for path in sorted(Path(__file__).resolve().parent.glob("*.py")):
+        digest.update(path.name.encode())
+        digest.update(path.read_bytes())
+    return digest.hexdigest()[:16]
+
+
+def _canonical(config: Mapping) -> str:
+    if not isinstance(config, Mapping):
+        raise TypeError(f"config must be a dict; found {type(config).__name__}")
+    try:
+        return json.dumps(config, sort_keys=True, separators=(",", ":"))
+    except TypeError as error:
+        raise TypeError(
+            f"config must hold only JSON values (str, numbers, bools, lists, dicts); {error}"
+        ) from None
+
+
+def entry_path(config: Mapping, *, kind: str = "model") -> Path:
+    """Where the entry for ``config`` lives. The file name is a hash, plus a readable
+    prefix from ``config["name"]`` reduced to ``[A-Za-z0-9_-]``, so no config can name a
+    path outside the cache folder."""
+    text = _canonical(config)
+    key = hashlib.sha256(f"{_FORMAT}|{kind}|{code_version()}|{text}".encode()).hexdigest()[:24]
+    prefix = re.sub(r"[^A-Za-z0-9_-]", "_", str(config.get("name", kind)))[:40] or kind
+    return cache_dir() / f"{prefix}-{key}.pt"
+
+
+def _save_atomic(payload: dict, path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".pt")
+    try:
+        with os.fdopen(handle, "wb") as stream:
+            torch.save(payload, stream)
+            stream.flush()
+            os.fsync(stream.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def _load(path: Path, config: Mapping) -> dict | None:
+    """The entry's payload, or None if absent, unreadable or made for another config."""
+    if not path.is_file():
+        return None
+    try:
+        payload = torch.load(path, weights_only=True)
+    except Exception as error:  # a corrupt file is a miss, reported, then rewritten
+        warnings.warn(f"ignoring unreadable cache entry {path.name}: {error}", stacklevel=3)
+        return None
+    if not isinstance(payload, dict) or payload.get("config") != _canonical(config):
+        warnings.warn(f"ignoring cache entry {path.name}: made for another config", stacklevel=3)
+        return None
+    return payload
+
+
+@dataclass
+class TrainedModel:
+    """What :func:`train_or_load` returns.
+
+    Attributes
+    ----------
+    model : torch.nn.Module
+        The trained model, in eval mode.
+    history : pandas.DataFrame
+        The training history returned by the ``train`` callable (empty if none).
+    from_cache : bool
+        Whether the weights were loaded rather than trained now.
+    """
+
+    model: nn.Module
+    history: pd.DataFrame
+    from_cache: bool
+
+
+def train_or_load(
+    config: Mapping,
+    build: Callable[[], nn.Module],
+    train: Callable[[nn.Module], pd.DataFrame | None],
+) -> TrainedModel:
+    """Load the model trained for ``config`` from the cache, or train and store it.
+
+    Parameters
+    ----------
+    config : dict
+        Everything that determines the trained weights (data, architecture, seed, ...),
+        as JSON values. ``config["seed"]`` (default 0) seeds ``build``.
+    build : callable
+        ``build() -> nn.Module``, a fresh untrained model.
+    train : callable
+        ``train(model) -> history DataFrame or None``, trains the model in place.
+
+    Returns
+    -------
+    TrainedModel
+
+    Taught in chapter 1.
+    """
+    path = entry_path(config, kind="model")
+    torch.manual_seed(int(config.get("seed", 0)))
+    model = build()
+    payload = _load(path, config)
+    if payload is not None:
+        model.load_state_dict(payload["state_dict"])
+        model.eval()
+        return TrainedModel(model, pd.DataFrame(payload["history"]), from_cache=True)
+    history = train(model)
+    history = history if isinstance(history, pd.DataFrame) else pd.DataFrame()
+    model.eval()
+    _save_atomic(
+        {
+            "config": _canonical(config),
+            "state_dict": model.state_dict(),
+            "history": history.to_dict(orient="list"),
+        },
+        path,
+    )
+    return TrainedModel(model, history, from_cache=False)
+
+
+def memoize(config: Mapping, compute: Callable[[], dict]) -> dict:
+    """Return ``compute()`` for ``config``, computed once and then read from the cache.
+
+    ``compute`` must return a dict of tensors, numbers, strings, lists or dicts (what
+    ``torch.load(weights_only=True)`` can read back).
+
+    Taught in chapter 1.
+    """
+    path = entry_path(config, kind="result")
+    payload = _load(path, config)
+    if payload is not None:
+        return payload["result"]
+    result = compute()
+    if not isinstance(result, dict):
+        raise TypeError(f"compute must return a dict; found {type(result).__name__}")
+    _save_atomic({"config": _canonical(config), "result": result}, path)
+    return result

@@ -1,0 +1,167 @@
+"""Small sequence-to-function CNNs: ``(N, 4, L)`` one-hot DNA to ``(N, T)`` logits.
+
+Every nonlinearity is its own module, never reused between layers: hook-based attribution
+methods (captum's DeepLIFT, genotutor's own rules) attach to modules, and a shared module
+would mix the layers up.
+
+Taught in chapter 1 (the DeepBind- and Basset-style nets), chapter 3 (exponential
+first-layer activations).
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from genotutor.sequences import check_choice, check_positive_int
+
+ACTIVATIONS = ("relu", "exp")
+
+
+class Exponential(nn.Module):
+    """Elementwise ``exp``, the first-layer activation of Koo and Ploenzke (2021).
+
+    Taught in chapter 3.
+    """
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.exp(x)
+
+
+def _activation(name: str) -> nn.Module:
+    check_choice(name, "activation", ACTIVATIONS)
+    return nn.ReLU() if name == "relu" else Exponential()
+
+
+class DeepBind(nn.Module):
+    """A DeepBind-style net: one convolution, global max pooling, a small dense head.
+
+    Parameters
+    ----------
+    n_tasks : int
+        Number of outputs (logits).
+    n_filters : int
+        First-layer convolution filters.
+    filter_width : int
+        Width of each filter (about a motif's length).
+    hidden : int
+        Width of the dense hidden layer.
+    activation : {"relu", "exp"}
+        First-layer activation.
+    dropout : float
+        Dropout before the output layer (inactive in eval mode).
+
+    Input ``(N, 4, L)``, output ``(N, n_tasks)`` logits. Taught in chapter 1.
+    """
+
+    def __init__(
+        self,
+        n_tasks: int = 1,
+        *,
+        n_filters: int = 32,
+        filter_width: int = 19,
+        hidden: int = 32,
+        activation: str = "relu",
+        dropout: float = 0.1,
+    ) -> None:
+        super().__init__()
+        self.conv = nn.Conv1d(4, check_positive_int(n_filters, "n_filters"), filter_width)
+        self.activation = _activation(activation)
+        self.pool = nn.AdaptiveMaxPool1d(1)
+        self.flatten = nn.Flatten()
+        self.dense = nn.Linear(n_filters, hidden)
+        self.dense_relu = nn.ReLU()
+        self.dropout = nn.Dropout(dropout)
+        self.output = nn.Linear(hidden, check_positive_int(n_tasks, "n_tasks"))
+
+    @property
+    def first_conv(self) -> nn.Conv1d:
+        """The first-layer convolution (its filters are the ones read as motifs)."""
+        return self.conv
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        h = self.flatten(self.pool(self.activation(self.conv(x))))
+        return self.output(self.dropout(self.dense_relu(self.dense(h))))
+
+
+class Basset(nn.Module):
+    """A small Basset-style net: three convolution blocks with max pooling, a dense head.
+
+    Each block is convolution ("same" padding), optional batch norm, activation, max pooling.
+
+    Parameters
+    ----------
+    input_length : int
+        Length L of the sequences (fixes the size of the dense layer).
+    n_tasks : int
+        Number of outputs (logits).
+    filters : tuple of int
+        Filters of the three convolutions.
+    widths : tuple of int
+        Odd filter widths of the three convolutions.
+    pools : tuple of int
+        Max-pooling sizes after each block.
+    hidden : int
+        Width of the dense hidden layer.
+    activation : {"relu", "exp"}
+        First-layer activation; later layers use ReLU.
+    dropout : float
+        Dropout before the output layer.
+    batch_norm : bool
+        Batch normalisation after each convolution. Off by default: on the book's small
+        planted tasks (a few thousand sequences) it made the net memorise the training set
+        within a few epochs and lose about 0.08 held-out AUROC.
+
+    Input ``(N, 4, L)``, output ``(N, n_tasks)`` logits. Taught in chapter 1.
+    """
+
+    def __init__(
+        self,
+        input_length: int,
+        n_tasks: int = 1,
+        *,
+        filters: tuple[int, ...] = (32, 32, 32),
+        widths: tuple[int, ...] = (19, 7, 5),
+        pools: tuple[int, ...] = (4, 4, 4),
+        hidden: int = 64,
+        activation: str = "relu",
+        dropout: float = 0.2,
+        batch_norm: bool = False,
+    ) -> None:
+        super().__init__()
+        if not len(filters) == len(widths) == len(pools):
+            raise ValueError(
+                f"filters, widths and pools must have one entry per block; found lengths "
+                f"{len(filters)}, {len(widths)}, {len(pools)}"
+            )
+        for width in widths:
+            if width % 2 == 0:
+                raise ValueError(f"widths must be odd ('same' padding); found {widths}")
+        length = check_positive_int(input_length, "input_length")
+        blocks: list[nn.Module] = []
+        channels = 4
+        for i, (n_out, width, pool) in enumerate(zip(filters, widths, pools)):
+            act = _activation(activation) if i == 0 else nn.ReLU()
+            blocks.append(nn.Conv1d(channels, n_out, width, padding=width // 2))
+            if batch_norm:
+                blocks.append(nn.BatchNorm1d(n_out))
+            blocks += [act, nn.MaxPool1d(pool)]
+            channels, length = n_out, length // pool
+        if length < 1:
+            raise ValueError(f"input_length {input_length} is too short for pools {pools}")
+        self.body = nn.Sequential(*blocks)
+        self.head = nn.Sequential(
+            nn.Flatten(),
+            nn.Linear(channels * length, hidden),
+            nn.ReLU(),
+            nn.Dropout(dropout),
+            nn.Linear(hidden, check_positive_int(n_tasks, "n_tasks")),
+        )
+
+    @property
+    def first_conv(self) -> nn.Conv1d:
+        """The first-layer convolution."""
+        return self.body[0]
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.head(self.body(x))

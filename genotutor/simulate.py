@@ -1,0 +1,204 @@
+"""Synthetic tasks with planted, known answers.
+
+A task is random background DNA with real JASPAR motifs planted in it. The label is a
+known function of what was planted, so the positions that *should* matter are known
+exactly: they are the ground truth that attributions are scored against.
+
+Taught in chapter 1 ("Sequence to function").
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+import torch
+
+from genotutor.motifs import Motif, get_motif, sample_instances
+from genotutor.sequences import check_positive_int
+
+
+@dataclass
+class PlantedTask:
+    """Sequences with planted motifs, their labels and the ground truth.
+
+    Attributes
+    ----------
+    x : torch.Tensor, shape (N, 4, L)
+        One-hot sequences.
+    y : torch.Tensor, shape (N, 1)
+        Labels (1.0 or 0.0).
+    mask : torch.Tensor, shape (N, L), bool
+        True at the positions of the motifs that determine the label (the ground truth).
+    sites : pandas.DataFrame
+        One row per planted motif: ``sequence``, ``motif``, ``start``, ``end`` (exclusive),
+        ``strand`` (+ or -), ``role`` (``"driver"`` sets the label, ``"decoy"`` does not).
+    """
+
+    x: torch.Tensor
+    y: torch.Tensor
+    mask: torch.Tensor
+    sites: pd.DataFrame
+
+    def __len__(self) -> int:
+        return len(self.x)
+
+    def subset(self, index: Sequence[int] | np.ndarray | torch.Tensor) -> PlantedTask:
+        """The task restricted to the sequences in ``index`` (renumbered from 0)."""
+        index = np.asarray(index, dtype=np.int64)
+        renumber = pd.Series(np.arange(len(index)), index=index)
+        sites = self.sites[self.sites["sequence"].isin(index)].copy()
+        sites["sequence"] = renumber.loc[sites["sequence"]].to_numpy()
+        sites = sites.sort_values(["sequence", "start"]).reset_index(drop=True)
+        picked = torch.as_tensor(index)
+        return PlantedTask(self.x[picked], self.y[picked], self.mask[picked], sites)
+
+    def split(
+        self, *, valid: float = 0.1, test: float = 0.1, seed: int = 0
+    ) -> tuple[PlantedTask, PlantedTask, PlantedTask]:
+        """Random train / validation / test split with the given fractions."""
+        if not (0 < valid < 1 and 0 < test < 1 and valid + test < 1):
+            raise ValueError(f"valid and test must be fractions summing below 1; found {valid}, {test}")
+        order = np.random.default_rng(seed).permutation(len(self))
+        n_valid, n_test = int(round(valid * len(self))), int(round(test * len(self)))
+        return (
+            self.subset(order[n_valid + n_test :]),
+            self.subset(order[:n_valid]),
+            self.subset(order[n_valid : n_valid + n_test]),
+        )
+
+
+def _complement_reverse(codes: np.ndarray) -> np.ndarray:
+    return 3 - codes[..., ::-1]
+
+
+def insert_motif(
+    codes: np.ndarray, motif: Motif, start: int, *, rng: np.random.Generator, strand: str = "+"
+) -> np.ndarray:
+    """Write a sampled instance of ``motif`` into ``(L,)`` integer codes at ``start``, in place.
+
+    Returns the inserted ``(w,)`` codes. Taught in chapter 1 (and used by global
+    importance analysis in chapter 3).
+    """
+    if strand not in ("+", "-"):
+        raise ValueError(f"strand must be '+' or '-'; found {strand!r}")
+    if not 0 <= start <= len(codes) - motif.width:
+        raise ValueError(
+            f"start must be in [0, {len(codes) - motif.width}] for {motif.name} "
+            f"(width {motif.width}) in a sequence of length {len(codes)}; found {start}"
+        )
+    instance = sample_instances(motif, 1, rng=rng)[0]
+    if strand == "-":
+        instance = _complement_reverse(instance)
+    codes[start : start + motif.width] = instance
+    return instance
+
+
+def _free_start(occupied: np.ndarray, width: int, rng: np.random.Generator, gap: int) -> int | None:
+    """A random start where ``width`` positions (plus ``gap`` either side) are free."""
+    length = len(occupied)
+    padded = np.convolve(occupied.astype(int), np.ones(2 * gap + 1, dtype=int), mode="same") > 0
+    window_busy = np.convolve(padded.astype(int), np.ones(width, dtype=int), mode="valid") > 0
+    free = np.flatnonzero(~window_busy[: length - width + 1])
+    return None if len(free) == 0 else int(rng.choice(free))
+
+
+def _codes_to_one_hot(codes: np.ndarray) -> torch.Tensor:
+    out = np.zeros((codes.shape[0], 4, codes.shape[1]), dtype=np.float32)
+    rows, cols = np.indices(codes.shape)
+    out[rows, codes, cols] = 1.0
+    return torch.from_numpy(out)
+
+
+def planted_motif_task(
+    n: int = 4000,
+    length: int = 200,
+    *,
+    drivers: Sequence[str] = ("CTCF", "CEBPB", "SPI1"),
+    decoys: Sequence[str] = ("SP1",),
+    max_drivers: int = 2,
+    decoy_rate: float = 0.5,
+    positive_fraction: float = 0.5,
+    gc: float = 0.45,
+    seed: int = 0,
+) -> PlantedTask:
+    """A binary task: a sequence is positive exactly when it carries a driver motif.
+
+    Positives get 1 to ``max_drivers`` instances of driver motifs (each motif chosen at
+    random, either strand); negatives get none. Both classes get a decoy motif with
+    probability ``decoy_rate``, so a model must learn which motifs matter, and an
+    attribution method that lights up decoys is penalised by the ground truth.
+
+    Parameters
+    ----------
+    n, length : int
+        Number and length of sequences.
+    drivers, decoys : sequence of str
+        Names of shipped JASPAR motifs (see :func:`genotutor.motifs.jaspar_motifs`).
+    max_drivers : int
+        Most driver instances in one positive sequence.
+    decoy_rate : float
+        Probability that a sequence (of either class) gets one decoy.
+    positive_fraction : float
+        Fraction of positives.
+    gc : float
+        GC content of the background.
+    seed : int
+        Seed; the same seed gives the same task.
+
+    Returns
+    -------
+    PlantedTask
+
+    Taught in chapter 1.
+    """
+    n = check_positive_int(n, "n")
+    length = check_positive_int(length, "length")
+    max_drivers = check_positive_int(max_drivers, "max_drivers")
+    for name, value in (("decoy_rate", decoy_rate), ("positive_fraction", positive_fraction)):
+        if not 0 <= value <= 1:
+            raise ValueError(f"{name} must be in [0, 1]; found {value}")
+    if not drivers:
+        raise ValueError("drivers must name at least one motif")
+    driver_motifs = [get_motif(name) for name in drivers]
+    decoy_motifs = [get_motif(name) for name in decoys]
+    widest = max(m.width for m in driver_motifs + decoy_motifs)
+    if length < (max_drivers + 1) * (widest + 4):
+        raise ValueError(f"length {length} is too short to plant {max_drivers + 1} motifs of width {widest}")
+
+    rng = np.random.default_rng(seed)
+    probs = np.array([1 - gc, gc, gc, 1 - gc]) / 2
+    codes = rng.choice(4, size=(n, length), p=probs)
+    labels = (rng.random(n) < positive_fraction).astype(np.float32)
+    mask = np.zeros((n, length), dtype=bool)
+    occupied = np.zeros((n, length), dtype=bool)
+    rows = []
+
+    def plant(i: int, motif: Motif, role: str) -> None:
+        start = _free_start(occupied[i], motif.width, rng, gap=2)
+        if start is None:  # the length check above makes this unreachable in practice
+            raise RuntimeError(f"no room left for {motif.name} in sequence {i}")
+        strand = "+" if rng.random() < 0.5 else "-"
+        insert_motif(codes[i], motif, start, rng=rng, strand=strand)
+        occupied[i, start : start + motif.width] = True
+        if role == "driver":
+            mask[i, start : start + motif.width] = True
+        rows.append((i, motif.name, start, start + motif.width, strand, role))
+
+    for i in range(n):
+        if labels[i] == 1:
+            for _ in range(rng.integers(1, max_drivers + 1)):
+                plant(i, driver_motifs[rng.integers(len(driver_motifs))], "driver")
+        if decoy_motifs and rng.random() < decoy_rate:
+            plant(i, decoy_motifs[rng.integers(len(decoy_motifs))], "decoy")
+
+    sites = pd.DataFrame(rows, columns=["sequence", "motif", "start", "end", "strand", "role"])
+    sites = sites.sort_values(["sequence", "start"]).reset_index(drop=True)
+    return PlantedTask(
+        x=_codes_to_one_hot(codes),
+        y=torch.from_numpy(labels)[:, None],
+        mask=torch.from_numpy(mask),
+        sites=sites,
+    )
