@@ -12,9 +12,10 @@ from functools import lru_cache
 
 import numpy as np
 import pandas as pd
+import torch
 
 from genotutor.datasets import data_path
-from genotutor.sequences import ALPHABET
+from genotutor.sequences import ALPHABET, check_tensor
 
 
 @dataclass(frozen=True)
@@ -107,3 +108,26 @@ def sample_instances(motif: Motif, n: int, *, rng: np.random.Generator) -> np.nd
     cumulative = np.cumsum(motif.probs, axis=0)  # (4, w)
     draws = rng.random((n, 1, motif.width))
     return (draws > cumulative[None]).sum(axis=1).clip(0, 3)
+
+
+def best_match_score(x: torch.Tensor, motif: Motif, *, background: float = 0.25) -> torch.Tensor:
+    """Best log-odds match of ``motif`` in each sequence, over positions and both strands.
+
+    Parameters
+    ----------
+    x : torch.Tensor, shape (N, 4, L)
+    motif : Motif
+
+    Returns
+    -------
+    torch.Tensor, shape (N,)
+        ``max_i sum_j log(p_j(x_{i+j}) / background)`` over both strands.
+
+    Taught in chapter 1 (the best a motif scanner can do on the planted task).
+    """
+    x = check_tensor(x, "x")
+    if x.shape[-1] < motif.width:
+        raise ValueError(f"x has length {x.shape[-1]}, shorter than {motif.name} ({motif.width})")
+    pwm = torch.tensor(np.log(motif.probs / background), dtype=x.dtype)
+    both_strands = torch.stack([pwm, pwm.flip(0, 1)])
+    return torch.nn.functional.conv1d(x, both_strands).amax(dim=(1, 2))

@@ -190,3 +190,120 @@ def predict(model: nn.Module, x: torch.Tensor, *, batch_size: int = 512) -> torc
             return torch.cat([model(x[i : i + batch_size]) for i in range(0, len(x), batch_size)])
     finally:
         model.train(was_training)
+
+
+@dataclass
+class PlantedModel:
+    """A model trained on a planted-motif task, with the task's splits.
+
+    Attributes
+    ----------
+    model : torch.nn.Module
+        Trained, in eval mode.
+    history : pandas.DataFrame
+        Training history (one row per epoch).
+    train, valid, test : genotutor.simulate.PlantedTask
+        The splits the model was trained, early-stopped and can be tested on.
+    config : dict
+        The cache configuration that identifies this model.
+    from_cache : bool
+        Whether the weights were loaded rather than trained now.
+    """
+
+    model: nn.Module
+    history: pd.DataFrame
+    train: object
+    valid: object
+    test: object
+    config: dict
+    from_cache: bool
+
+
+def planted_task_model(
+    *,
+    architecture: str = "basset",
+    activation: str = "relu",
+    n: int = 12000,
+    length: int = 200,
+    task_seed: int = 0,
+    seed: int = 0,
+    epochs: int = 30,
+    lr: float = 1e-3,
+    patience: int = 4,
+    task_options: dict | None = None,
+    progress: bool = True,
+) -> PlantedModel:
+    """Simulate a planted-motif task, then train a CNN on it or load it from the cache.
+
+    This is the book's workhorse: chapter 1 trains it, later chapters reuse it through the
+    cache (same arguments, same model, trained once).
+
+    Parameters
+    ----------
+    architecture : {"basset", "deepbind"}
+        Which CNN of :mod:`genotutor.models`.
+    activation : {"relu", "exp"}
+        First-layer activation.
+    n, length, task_seed : int
+        Size, sequence length and seed of :func:`genotutor.simulate.planted_motif_task`.
+    seed : int
+        Seed of the initial weights and of training.
+    epochs, lr, patience : number
+        Passed to :func:`fit`.
+    task_options : dict, optional
+        Further keyword arguments of ``planted_motif_task`` (e.g. ``drivers``).
+    progress : bool
+        Progress bar while training.
+
+    Returns
+    -------
+    PlantedModel
+
+    Taught in chapter 1.
+    """
+    from genotutor.models import Basset, DeepBind
+    from genotutor.simulate import planted_motif_task
+
+    check_choice(architecture, "architecture", ("basset", "deepbind"))
+    options = dict(task_options or {})
+    task = planted_motif_task(n, length, seed=task_seed, **options)
+    train_split, valid_split, test_split = task.split(seed=task_seed)
+    config = {
+        "name": f"planted-{architecture}-{activation}",
+        "architecture": architecture,
+        "activation": activation,
+        "task": {"n": n, "length": length, "seed": task_seed, **options},
+        "seed": seed,
+        "fit": {"epochs": epochs, "lr": lr, "patience": patience},
+    }
+
+    def build() -> nn.Module:
+        if architecture == "basset":
+            return Basset(length, activation=activation)
+        return DeepBind(activation=activation)
+
+    def train(model: nn.Module) -> pd.DataFrame:
+        result = fit(
+            model,
+            (train_split.x, train_split.y),
+            (valid_split.x, valid_split.y),
+            epochs=epochs,
+            lr=lr,
+            patience=patience,
+            seed=seed,
+            progress=progress,
+        )
+        return result.history
+
+    from genotutor.cache import train_or_load
+
+    trained = train_or_load(config, build, train)
+    return PlantedModel(
+        trained.model,
+        trained.history,
+        train_split,
+        valid_split,
+        test_split,
+        config,
+        trained.from_cache,
+    )

@@ -1,0 +1,54 @@
+# The two commands of the README: `make book` and `make test`. Each creates or reuses the
+# virtual environment in .venv, installs what it needs, and does its job.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+# The CPU build of torch where one is available (pip's find-links here, or set
+# TORCH_INDEX to a CPU-only index elsewhere); installed before everything else, so the
+# package's `torch>=2.2` is already satisfied and no CUDA build is ever pulled in.
+TORCH_VERSION ?= 2.13.0
+TORCH_INDEX ?=
+WIDGETS_JS := book/_widgets_js
+NPM_PREFIX := $(VENV)/npm-widgets
+
+.PHONY: book test lint bench-timing widgets-js clean-book
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(VENV)/.torch: | $(BIN)/python
+	$(BIN)/python -c "import torch" 2>/dev/null || \
+	  $(BIN)/pip install --quiet torch==$(TORCH_VERSION) $(if $(TORCH_INDEX),--index-url $(TORCH_INDEX))
+	touch $@
+
+$(VENV)/.installed-%: pyproject.toml $(VENV)/.torch
+	$(BIN)/pip install --quiet -e ".[$*]"
+	touch $@
+
+# ipywidgets' and MathJax's JavaScript, served from the built book so that widgets and
+# math render offline. Needs npm; without it the book falls back to the CDN.
+widgets-js:
+	@if command -v npm >/dev/null 2>&1; then \
+	  if [ ! -f $(WIDGETS_JS)/embed-amd.js ]; then \
+	    mkdir -p $(NPM_PREFIX) $(WIDGETS_JS) && \
+	    npm install --silent --no-audit --no-fund --prefix $(NPM_PREFIX) \
+	      @jupyter-widgets/html-manager@1 requirejs@2 mathjax@3 && \
+	    cp $(NPM_PREFIX)/node_modules/requirejs/require.js $(WIDGETS_JS)/require.min.js && \
+	    cp $(NPM_PREFIX)/node_modules/@jupyter-widgets/html-manager/dist/embed-amd.js $(WIDGETS_JS)/ && \
+	    rm -rf $(WIDGETS_JS)/mathjax && cp -r $(NPM_PREFIX)/node_modules/mathjax/es5 $(WIDGETS_JS)/mathjax; \
+	  fi; \
+	else echo "npm not found: widgets and math will load from the CDN"; fi
+
+book: $(VENV)/.installed-test,book,bench widgets-js
+	$(BIN)/jupyter-book build book -W --keep-going
+	$(BIN)/python benchmarks/book_timing.py book/_build
+
+test: $(VENV)/.installed-test,book,bench
+	$(BIN)/python -m pytest -q
+
+lint: $(VENV)/.installed-dev
+	$(BIN)/ruff check . && $(BIN)/ruff format --check .
+
+clean-book:
+	rm -rf book/_build

@@ -1,0 +1,42 @@
+"""Serve the ipywidgets and MathJax JavaScript from the built book when it is available.
+
+``make widgets-js`` installs ``@jupyter-widgets/html-manager``, ``requirejs`` and
+``mathjax`` from the npm registry and copies the few files a page needs into the ignored
+folder ``book/_widgets_js``. This extension serves that folder at the root of the built
+site through ``html_extra_path`` (not ``_static``, whose scripts would load on every page
+and render each widget twice) and points myst-nb and Sphinx at it. Without the folder the
+book falls back to the CDN defaults, and widgets and math need a network to render.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from sphinx.application import Sphinx
+from sphinx.config import Config
+from sphinx.util import logging
+
+FOLDER = "_widgets_js"
+logger = logging.getLogger(__name__)
+
+
+def _configure(app: Sphinx, config: Config) -> None:
+    folder = Path(app.srcdir) / FOLDER
+    needed = [folder / "require.min.js", folder / "embed-amd.js"]
+    if not all(path.is_file() for path in needed):
+        logger.info("widgets_offline: %s not populated; widgets load from the CDN", FOLDER)
+        return
+    config.html_extra_path = [*config.html_extra_path, FOLDER]
+    # Pages sit at the site's root, so paths relative to the page reach the files.
+    config.nb_ipywidgets_js = {
+        "require.min.js": {},
+        "embed-amd.js": {"data-jupyter-widgets-cdn-only": "false"},
+    }
+    if (folder / "mathjax" / "tex-chtml.js").is_file():
+        # Sphinx resolves a relative mathjax_path against _static/.
+        config.mathjax_path = "../mathjax/tex-chtml.js"
+
+
+def setup(app: Sphinx) -> dict:
+    app.connect("config-inited", _configure, priority=900)
+    return {"parallel_read_safe": True, "parallel_write_safe": True}

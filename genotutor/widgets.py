@@ -1,0 +1,143 @@
+"""ipywidgets explorers: thin views over genotutor's functions, with no computation of
+their own.
+
+Every explorer takes the reader's own PyTorch model and sequences (any ``nn.Module``
+mapping ``(N, 4, L)`` to ``(N, T)``), not only the book's. Controls are wired with
+``observe`` rather than ``interact`` (which was seen to stall notebook execution), and a
+bad value shows a message inside the widget instead of a traceback.
+
+On a static page of the book the explorers show the state they were built in; run the
+chapter as a notebook for them to compute.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import ipywidgets as widgets
+import matplotlib.pyplot as plt
+import torch
+from torch import nn
+
+from genotutor.plotting import logo
+from genotutor.sequences import ALPHABET, check_model, check_tensor, mutate
+from genotutor.training import predict
+
+
+def render_into(output: widgets.Output, draw: Callable[[], None]) -> bool:
+    """Clear ``output`` and run ``draw`` inside it; show an error message on failure.
+
+    Returns whether ``draw`` succeeded. Used by every explorer.
+    """
+    output.clear_output(wait=True)
+    with output:
+        try:
+            draw()
+            plt.show()
+            return True
+        except (ValueError, TypeError, IndexError, RuntimeError) as error:
+            plt.close("all")
+            display_message(f"Cannot show this: {error}")
+            return False
+
+
+def display_message(text: str) -> None:
+    """Show ``text`` as a red message (inside an Output widget)."""
+    from IPython.display import HTML, display
+
+    display(HTML(f'<p style="color:#b00020"><b>{text}</b></p>'))
+
+
+class MutationExplorer(widgets.VBox):
+    """Mutate one base of a sequence and see the model's prediction change.
+
+    Parameters
+    ----------
+    model : torch.nn.Module
+        Any model mapping ``(N, 4, L)`` one-hot DNA to ``(N, T)`` outputs (yours too).
+    x : torch.Tensor, shape (N, 4, L)
+        The sequences to explore.
+    truth : torch.Tensor, shape (N, L), bool, optional
+        Positions to shade (e.g. planted motifs).
+    target : int
+        Which output to show.
+    window : int
+        How many positions around the mutated base the logo shows.
+
+    Attributes
+    ----------
+    sequence, position, base : ipywidgets controls
+    summary : ipywidgets.HTML
+        The predictions before and after the mutation.
+
+    Taught in chapter 1.
+    """
+
+    def __init__(
+        self,
+        model: nn.Module,
+        x: torch.Tensor,
+        *,
+        truth: torch.Tensor | None = None,
+        target: int = 0,
+        window: int = 40,
+    ) -> None:
+        self.model = check_model(model)
+        self.x = check_tensor(x, "x")
+        self.truth = truth
+        self.target = int(target)
+        self.window = int(window)
+        self.reference = predict(self.model, self.x)[:, self.target]
+        length = self.x.shape[-1]
+        self.sequence = widgets.BoundedIntText(
+            value=0, min=0, max=len(self.x) - 1, description="sequence"
+        )
+        self.position = widgets.IntSlider(
+            value=length // 2, min=0, max=length - 1, description="position", continuous_update=False
+        )
+        self.base = widgets.ToggleButtons(options=list(ALPHABET), description="base")
+        self.summary = widgets.HTML()
+        self.output = widgets.Output()
+        for control in (self.sequence, self.position, self.base):
+            control.observe(self._update, names="value")
+        super().__init__(
+            [widgets.HBox([self.sequence, self.position]), self.base, self.summary, self.output]
+        )
+        self._update()
+
+    def mutated_prediction(self) -> tuple[float, float]:
+        """The model's output for the chosen sequence before and after the mutation."""
+        index = self.sequence.value
+        if not 0 <= index < len(self.x):
+            raise ValueError(f"sequence must be in [0, {len(self.x) - 1}]; found {index}")
+        mutant = mutate(self.x[index : index + 1], self.position.value, self.base.value)
+        after = float(predict(self.model, mutant)[0, self.target])
+        return float(self.reference[index]), after
+
+    def _draw(self) -> None:
+        before, after = self.mutated_prediction()
+        index, pos = self.sequence.value, self.position.value
+        self.summary.value = (
+            f"output before <b>{before:.3f}</b>, after <b>{after:.3f}</b>, "
+            f"change <b>{after - before:+.3f}</b>"
+        )
+        length = self.x.shape[-1]
+        start = max(0, min(pos - self.window // 2, length - self.window))
+        stop = min(length, start + self.window)
+        mutant = mutate(self.x[index], pos, self.base.value)
+        fig, ax = plt.subplots(figsize=(9, 1.8))
+        truth = None if self.truth is None else self.truth[index, start:stop]
+        logo(mutant[:, start:stop], ax=ax, start=start, truth=truth)
+        ax.axvline(pos, color="crimson", linewidth=1)
+        ax.set_title(f"sequence {index}, {self.base.value} at position {pos}", fontsize=9, loc="left")
+
+    def _update(self, change: dict | None = None) -> None:
+        if not render_into(self.output, self._draw):
+            self.summary.value = ""
+
+
+def mutation_explorer(
+    model: nn.Module, x: torch.Tensor, *, truth: torch.Tensor | None = None, target: int = 0
+) -> MutationExplorer:
+    """Build a :class:`MutationExplorer` (chapter 1) for any model and sequences."""
+    return MutationExplorer(model, x, truth=truth, target=target)
