@@ -39,8 +39,8 @@ def cache_dir() -> Path:
 def code_version() -> str:
     """Hash of genotutor's source files: any change to the package invalidates the cache."""
     digest = hashlib.sha256()
-    for path in sorted(Path(__file__).resolve().parent.glob("*.py")):
-        digest.update(path.name.encode())
+    for path in sorted(Path(__file__).resolve().parent.rglob("*.py")):
+        digest.update(str(path.relative_to(Path(__file__).resolve().parent)).encode())
         digest.update(path.read_bytes())
     return digest.hexdigest()[:16]
 

@@ -1,18 +1,6 @@
-"""ipywidgets explorers: thin views over genotutor's functions, with no computation of
-their own.
-
-Every explorer takes the reader's own PyTorch model and sequences (any ``nn.Module``
-mapping ``(N, 4, L)`` to ``(N, T)``), not only the book's. Controls are wired with
-``observe`` rather than ``interact`` (which was seen to stall notebook execution), and a
-bad value shows a message inside the widget instead of a traceback.
-
-On a static page of the book the explorers show the state they were built in; run the
-chapter as a notebook for them to compute.
-"""
+"""The chapter-1 explorer: mutate one base, see the prediction change."""
 
 from __future__ import annotations
-
-from collections.abc import Callable
 
 import ipywidgets as widgets
 import matplotlib.pyplot as plt
@@ -22,30 +10,7 @@ from torch import nn
 from genotutor.plotting import logo
 from genotutor.sequences import ALPHABET, check_model, check_tensor, mutate
 from genotutor.training import predict
-
-
-def render_into(output: widgets.Output, draw: Callable[[], None]) -> bool:
-    """Clear ``output`` and run ``draw`` inside it; show an error message on failure.
-
-    Returns whether ``draw`` succeeded. Used by every explorer.
-    """
-    output.clear_output(wait=True)
-    with output:
-        try:
-            draw()
-            plt.show()
-            return True
-        except (ValueError, TypeError, IndexError, RuntimeError) as error:
-            plt.close("all")
-            display_message(f"Cannot show this: {error}")
-            return False
-
-
-def display_message(text: str) -> None:
-    """Show ``text`` as a red message (inside an Output widget)."""
-    from IPython.display import HTML, display
-
-    display(HTML(f'<p style="color:#b00020"><b>{text}</b></p>'))
+from genotutor.widgets._base import render_into
 
 
 class MutationExplorer(widgets.VBox):
