@@ -50,7 +50,9 @@ def main() -> None:
             (base_id,),
         ).fetchone()
         data = pd.DataFrame(
-            con.execute("SELECT row, col, val FROM MATRIX_DATA WHERE ID=?", (matrix_id,)).fetchall(),
+            con.execute(
+                "SELECT row, col, val FROM MATRIX_DATA WHERE ID=?", (matrix_id,)
+            ).fetchall(),
             columns=["base", "position", "count"],
         ).pivot(index="position", columns="base", values="count")
         for position, counts in data.iterrows():

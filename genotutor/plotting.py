@@ -41,7 +41,9 @@ def to_logo_frame(scores: torch.Tensor | np.ndarray, *, start: int = 0) -> pd.Da
             f"scores must have shape (4, L) or (1, 4, L); found {array.shape}. "
             "Select one sequence of an (N, 4, L) batch first, e.g. scores[i]."
         )
-    return pd.DataFrame(array.T, columns=list(ALPHABET), index=np.arange(start, start + array.shape[1]))
+    return pd.DataFrame(
+        array.T, columns=list(ALPHABET), index=np.arange(start, start + array.shape[1])
+    )
 
 
 def logo(
@@ -110,7 +112,9 @@ def track(
 
     Taught in chapter 1.
     """
-    array = values.detach().cpu().numpy() if isinstance(values, torch.Tensor) else np.asarray(values)
+    array = (
+        values.detach().cpu().numpy() if isinstance(values, torch.Tensor) else np.asarray(values)
+    )
     if array.ndim != 1:
         raise ValueError(f"values must have shape (L,); found {array.shape}")
     if ax is None:

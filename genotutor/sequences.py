@@ -28,7 +28,7 @@ def _describe(value: object) -> str:
     if isinstance(value, torch.Tensor):
         return f"a {value.dtype} tensor of shape {tuple(value.shape)}"
     if isinstance(value, np.ndarray):
-        return f"a {value.dtype} array of shape {value.shape}"
+        return f"a numpy.ndarray ({value.dtype}) of shape {value.shape}"
     return f"{type(value).__name__} {value!r}"[:120]
 
 
@@ -88,7 +88,9 @@ def check_tensor(
             f"{tuple(x.shape)}. Tensors are (N, 4, L): transpose an (N, L, 4) array first."
         )
     if not allow_empty and x.numel() == 0:
-        raise ValueError(f"{name} is empty (shape {tuple(x.shape)}); expected at least one sequence")
+        raise ValueError(
+            f"{name} is empty (shape {tuple(x.shape)}); expected at least one sequence"
+        )
     if finite and not bool(torch.isfinite(x).all()):
         raise ValueError(f"{name} contains NaN or infinite values; expected finite numbers")
     return x
@@ -168,7 +170,9 @@ def one_hot(sequences: str | Sequence[str], *, unknown: str = "error") -> torch.
     if isinstance(sequences, str):
         sequences = [sequences]
     if not isinstance(sequences, Sequence) or isinstance(sequences, bytes):
-        raise TypeError(f"sequences must be a string or a list of strings; found {_describe(sequences)}")
+        raise TypeError(
+            f"sequences must be a string or a list of strings; found {_describe(sequences)}"
+        )
     if len(sequences) == 0:
         raise ValueError("sequences is empty; expected at least one sequence")
     for i, seq in enumerate(sequences):

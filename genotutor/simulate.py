@@ -60,7 +60,9 @@ class PlantedTask:
     ) -> tuple[PlantedTask, PlantedTask, PlantedTask]:
         """Random train / validation / test split with the given fractions."""
         if not (0 < valid < 1 and 0 < test < 1 and valid + test < 1):
-            raise ValueError(f"valid and test must be fractions summing below 1; found {valid}, {test}")
+            raise ValueError(
+                f"valid and test must be fractions summing below 1; found {valid}, {test}"
+            )
         order = np.random.default_rng(seed).permutation(len(self))
         n_valid, n_test = int(round(valid * len(self))), int(round(test * len(self)))
         return (
@@ -166,7 +168,9 @@ def planted_motif_task(
     decoy_motifs = [get_motif(name) for name in decoys]
     widest = max(m.width for m in driver_motifs + decoy_motifs)
     if length < (max_drivers + 1) * (widest + 4):
-        raise ValueError(f"length {length} is too short to plant {max_drivers + 1} motifs of width {widest}")
+        raise ValueError(
+            f"length {length} is too short to plant {max_drivers + 1} motifs of width {widest}"
+        )
 
     rng = np.random.default_rng(seed)
     probs = np.array([1 - gc, gc, gc, 1 - gc]) / 2

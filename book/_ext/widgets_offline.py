@@ -27,11 +27,9 @@ def _configure(app: Sphinx, config: Config) -> None:
         logger.info("widgets_offline: %s not populated; widgets load from the CDN", FOLDER)
         return
     config.html_extra_path = [*config.html_extra_path, FOLDER]
-    # Pages sit at the site's root, so paths relative to the page reach the files.
-    config.nb_ipywidgets_js = {
-        "require.min.js": {},
-        "embed-amd.js": {"data-jupyter-widgets-cdn-only": "false"},
-    }
+    # Sphinx puts "_static/" before a script path without "://"; "../" climbs back out
+    # to the site's root, where html_extra_path put the files (all pages sit at the root).
+    config.nb_ipywidgets_js = {"../require.min.js": {}, "../embed-amd.js": {}}
     if (folder / "mathjax" / "tex-chtml.js").is_file():
         # Sphinx resolves a relative mathjax_path against _static/.
         config.mathjax_path = "../mathjax/tex-chtml.js"

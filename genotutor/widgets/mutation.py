@@ -58,7 +58,11 @@ class MutationExplorer(widgets.VBox):
             value=0, min=0, max=len(self.x) - 1, description="sequence"
         )
         self.position = widgets.IntSlider(
-            value=length // 2, min=0, max=length - 1, description="position", continuous_update=False
+            value=length // 2,
+            min=0,
+            max=length - 1,
+            description="position",
+            continuous_update=False,
         )
         self.base = widgets.ToggleButtons(options=list(ALPHABET), description="base")
         self.summary = widgets.HTML()
@@ -79,7 +83,7 @@ class MutationExplorer(widgets.VBox):
         after = float(predict(self.model, mutant)[0, self.target])
         return float(self.reference[index]), after
 
-    def _draw(self) -> None:
+    def _draw(self) -> plt.Figure:
         before, after = self.mutated_prediction()
         index, pos = self.sequence.value, self.position.value
         self.summary.value = (
@@ -94,7 +98,10 @@ class MutationExplorer(widgets.VBox):
         truth = None if self.truth is None else self.truth[index, start:stop]
         logo(mutant[:, start:stop], ax=ax, start=start, truth=truth)
         ax.axvline(pos, color="crimson", linewidth=1)
-        ax.set_title(f"sequence {index}, {self.base.value} at position {pos}", fontsize=9, loc="left")
+        ax.set_title(
+            f"sequence {index}, {self.base.value} at position {pos}", fontsize=9, loc="left"
+        )
+        return fig
 
     def _update(self, change: dict | None = None) -> None:
         if not render_into(self.output, self._draw):

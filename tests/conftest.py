@@ -1,0 +1,25 @@
+"""Shared fixtures: an isolated cache folder and small deterministic inputs."""
+
+from __future__ import annotations
+
+import matplotlib
+import pytest
+import torch
+
+matplotlib.use("Agg")
+
+
+@pytest.fixture(autouse=True)
+def isolated_cache(tmp_path, monkeypatch):
+    """Every test gets its own empty GENOTUTOR_CACHE, so no test reads another's entries."""
+    folder = tmp_path / "genotutor-cache"
+    monkeypatch.setenv("GENOTUTOR_CACHE", str(folder))
+    return folder
+
+
+@pytest.fixture
+def one_hot_batch() -> torch.Tensor:
+    """Eight random one-hot sequences of length 50, shape (8, 4, 50)."""
+    from genotutor.sequences import random_sequences
+
+    return random_sequences(8, 50, seed=1)
