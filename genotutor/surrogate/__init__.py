@@ -1,0 +1,40 @@
+"""SQUID-style surrogate models of genomic DNNs, in PyTorch (no TensorFlow).
+
+Random mutagenesis libraries around one sequence (:func:`mutagenesis_library`), additive
+and pairwise latent maps with a monotone global-epistasis nonlinearity and a
+(heteroscedastic) noise model (:func:`fit_surrogate`), parameters as logomaker-ready
+DataFrames in a chosen gauge, single-variant effects (:func:`variant_effects`) and the
+whole loop on a DNN (:func:`explain_locus`). The model family is MAVE-NN's (Tareen et al.
+2022), as used by SQUID (Seitz et al. 2024).
+
+Taught in chapter 6, "Surrogate models".
+"""
+
+from genotutor.surrogate.analysis import (
+    LocusSurrogate,
+    explain_locus,
+    single_mutants,
+    variant_effects,
+)
+from genotutor.surrogate.fit import Surrogate, check_labels, fit_surrogate
+from genotutor.surrogate.gauge import GAUGES, fix_gauge, gauge_distribution
+from genotutor.surrogate.library import mutagenesis_library
+from genotutor.surrogate.model import GPMAPS, NOISES, NONLINEARITIES, SurrogateNet
+
+__all__ = [
+    "GAUGES",
+    "GPMAPS",
+    "NOISES",
+    "NONLINEARITIES",
+    "LocusSurrogate",
+    "Surrogate",
+    "SurrogateNet",
+    "check_labels",
+    "explain_locus",
+    "fit_surrogate",
+    "fix_gauge",
+    "gauge_distribution",
+    "mutagenesis_library",
+    "single_mutants",
+    "variant_effects",
+]

@@ -1,0 +1,147 @@
+"""Using surrogates: single-variant effects, and SQUID's whole loop on a DNN.
+
+Taught in chapter 6, "Surrogate models".
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+
+from genotutor.sequences import check_choice, check_model, check_positive_int
+from genotutor.surrogate.fit import Surrogate, fit_surrogate
+from genotutor.surrogate.library import check_window, mutagenesis_library
+
+
+def single_mutants(x: torch.Tensor) -> torch.Tensor:
+    """All ``3 L`` single-substitution mutants of one ``(4, L)`` sequence, plus copies of
+    ``x`` itself in the wild-type slots: shape ``(L * 4, 4, L)``, row ``l * 4 + c`` has
+    base ``c`` at position ``l``. Taught in chapter 6."""
+    length = x.shape[-1]
+    mutants = x[None].repeat(4 * length, 1, 1)
+    rows = torch.arange(4 * length)
+    mutants[rows, :, rows // 4] = 0.0
+    mutants[rows, rows % 4, rows // 4] = 1.0
+    return mutants
+
+
+def variant_effects(
+    surrogate: Surrogate, x: torch.Tensor | None = None, *, output: str = "y"
+) -> torch.Tensor:
+    """Effects of every single substitution of ``x`` predicted by the surrogate.
+
+    The surrogate's counterpart of in-silico mutagenesis (ISM), in the same layout.
+
+    Parameters
+    ----------
+    surrogate : Surrogate
+    x : torch.Tensor, shape (4, L), optional
+        The sequence to mutate; default the surrogate's wild type.
+    output : {"y", "phi"}
+        Effects on the predicted output ``y_hat`` (comparable with ISM of the DNN) or on
+        the latent phenotype ``phi`` (for an additive surrogate these are exactly the
+        ``"wildtype"``-gauge parameters).
+
+    Returns
+    -------
+    torch.Tensor, shape (4, L)
+        ``effects[c, l] = f(x with base c at l) - f(x)``; zero at the bases of ``x``.
+
+    Taught in chapter 6.
+    """
+    if not isinstance(surrogate, Surrogate):
+        raise TypeError(f"surrogate must be a fitted Surrogate; found {type(surrogate).__name__}")
+    check_choice(output, "output", ("y", "phi"))
+    x = surrogate.wild_type if x is None else x
+    if x.ndim == 3 and len(x) == 1:
+        x = x[0]
+    surrogate._features(x, "x")  # validates one-hot and length
+    reference = surrogate.predict(x, output=output)[0]
+    mutated = surrogate.predict(single_mutants(x), output=output)
+    return (mutated - reference).reshape(x.shape[-1], 4).T.contiguous()
+
+
+@dataclass
+class LocusSurrogate:
+    """What :func:`explain_locus` returns.
+
+    Attributes
+    ----------
+    surrogate : Surrogate
+        Fitted on the window; its logo's index is in positions of the full sequence.
+    library : torch.Tensor, shape (n, 4, L)
+        The full-length mutants (row 0 the wild type).
+    y : torch.Tensor, shape (n,)
+        The model's outputs for them.
+    window : tuple of int
+        ``(start, stop)`` of the mutated and modelled positions.
+    """
+
+    surrogate: Surrogate
+    library: torch.Tensor
+    y: torch.Tensor
+    window: tuple[int, int]
+
+
+def explain_locus(
+    model: nn.Module,
+    x: torch.Tensor,
+    *,
+    n: int = 5000,
+    mutation_rate: float = 0.1,
+    window: tuple[int, int] | None = None,
+    target: int = 0,
+    gpmap: str = "additive",
+    nonlinearity: str = "ge",
+    noise: str = "gaussian",
+    seed: int = 0,
+    progress: bool = False,
+    **fit_options: object,
+) -> LocusSurrogate:
+    """SQUID on one sequence: mutagenise it, label the mutants with ``model``, fit a surrogate.
+
+    Parameters
+    ----------
+    model : torch.nn.Module
+        Any model mapping ``(N, 4, L)`` to ``(N, T)`` outputs.
+    x : torch.Tensor, shape (4, L) or (1, 4, L)
+        The sequence to explain.
+    n, mutation_rate, window, seed
+        Passed to :func:`mutagenesis_library`.
+    target : int
+        Which of the model's outputs to explain.
+    gpmap, nonlinearity, noise, fit_options
+        Passed to :func:`fit_surrogate` (which fits on the window only).
+    progress : bool
+        Progress bar of the fit.
+
+    Returns
+    -------
+    LocusSurrogate
+
+    Taught in chapter 6.
+    """
+    from genotutor.training import predict
+
+    check_model(model)
+    n = check_positive_int(n, "n")
+    library = mutagenesis_library(x, n, mutation_rate=mutation_rate, window=window, seed=seed)
+    start, stop = check_window(window, library.shape[-1])
+    outputs = predict(model, library)
+    if not 0 <= int(target) < outputs.shape[1]:
+        raise ValueError(f"target must be in [0, {outputs.shape[1] - 1}]; found {target}")
+    y = outputs[:, int(target)]
+    surrogate = fit_surrogate(
+        library[..., start:stop],
+        y,
+        gpmap=gpmap,
+        nonlinearity=nonlinearity,
+        noise=noise,
+        start=start,
+        seed=seed,
+        progress=progress,
+        **fit_options,
+    )
+    return LocusSurrogate(surrogate, library, y, (start, stop))
