@@ -1,0 +1,4 @@
+"""Splicing: a simulator with a known splicing code, teacher models, and SpliceAI in PyTorch.
+
+Taught in chapter 7, "Distilling a splicing model".
+"""
