@@ -1,0 +1,209 @@
+"""Input attributions: one entry point, :func:`attribute`, for every method of chapter 2.
+
+``attribute(model, x, method, target=0, **options)`` takes one-hot sequences ``(N, 4, L)``
+and returns scores of the same shape. Gradient methods run through captum; ISM and
+DeepLIFT / DeepLIFT-SHAP are genotutor's own (captum 0.9's DeepLIFT gets max-pooling
+wrong, see :mod:`genotutor.attribution.deeplift`), tested against brute force and
+tangermeme.
+
+==========================  =========================================================
+method                      scores
+==========================  =========================================================
+``"saliency"``              gradient of the target logit, every base
+``"grad_x_input"``          gradient times input (observed base only)
+``"smoothgrad"``            gradient averaged over noisy inputs, every base
+``"ism"``                   ``f(x with b at i) - f(x)``, every base (0 at observed)
+``"integrated_gradients"``  ``(x - baseline)`` times the path-averaged gradient
+``"deeplift"``              DeepLIFT from one reference, projected on observed bases
+``"deeplift_shap"``         DeepLIFT averaged over dinucleotide-shuffled references
+==========================  =========================================================
+
+Taught in chapter 2.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from genotutor.attribution._common import check_baseline, check_inputs, check_options, evaluating
+from genotutor.attribution.gradients import (
+    correct_gradients,
+    grad_x_input,
+    integrated_gradients,
+    saliency,
+    smoothgrad,
+)
+from genotutor.attribution.ism import ism
+from genotutor.sequences import check_choice, dinucleotide_shuffle
+
+METHODS = (
+    "saliency",
+    "grad_x_input",
+    "smoothgrad",
+    "ism",
+    "integrated_gradients",
+    "deeplift",
+    "deeplift_shap",
+)
+GRADIENT_METHODS = ("saliency", "grad_x_input", "smoothgrad", "integrated_gradients")
+_COMMON = ("batch_size", "progress")
+_OPTIONS = {
+    "saliency": ("correct", *_COMMON),
+    "grad_x_input": ("correct", *_COMMON),
+    "smoothgrad": ("correct", "n_samples", "noise", "seed", *_COMMON),
+    "ism": ("fast", *_COMMON),
+    "integrated_gradients": ("correct", "baseline", "n_steps", "seed", "return_delta", *_COMMON),
+    "deeplift": ("references", "hypothetical", "return_delta", "warn", *_COMMON),
+    "deeplift_shap": (
+        "references",
+        "n_references",
+        "seed",
+        "hypothetical",
+        "return_delta",
+        "warn",
+        *_COMMON,
+    ),
+}
+BASELINES = ("zeros", "uniform", "shuffle")
+
+
+def make_baseline(x: torch.Tensor, baseline: str | torch.Tensor = "zeros", *, seed: int = 0):
+    """The reference input of integrated gradients (and single-reference DeepLIFT).
+
+    Parameters
+    ----------
+    x : torch.Tensor, shape (N, 4, L)
+    baseline : {"zeros", "uniform", "shuffle"} or torch.Tensor, shape (4, L) or (N, 4, L)
+        All-zero columns, 0.25 everywhere, one dinucleotide shuffle of each sequence
+        (seeded by ``seed``), or your own.
+
+    Returns
+    -------
+    torch.Tensor, shape (N, 4, L)
+
+    Taught in chapter 2.
+    """
+    if isinstance(baseline, torch.Tensor):
+        return check_baseline(baseline, x, "baseline")
+    check_choice(baseline, "baseline", BASELINES)
+    if baseline == "zeros":
+        return torch.zeros_like(x)
+    if baseline == "uniform":
+        return torch.full_like(x, 0.25)
+    return dinucleotide_shuffle(x, n=1, seed=seed)[:, 0]
+
+
+def _integrated_gradients(model, x, target, options):
+    baseline = make_baseline(x, options.pop("baseline", "zeros"), seed=options.pop("seed", 0))
+    return_delta = options.pop("return_delta", False)
+    scores = integrated_gradients(model, x, target, baseline, **options)
+    if not return_delta:
+        return scores
+    with torch.no_grad():
+        change = model(x)[:, target] - model(baseline)[:, target]
+    return scores, scores.sum(dim=(1, 2)) - change
+
+
+def _deeplift(model, x, target, method, options):
+    from genotutor.attribution import deeplift as engine
+
+    if method == "deeplift":
+        references = options.pop("references", None)
+        references = make_baseline(x, "zeros" if references is None else references)
+        return engine.deeplift_shap(model, x, target, references[:, None], **options)
+    return engine.deeplift_shap(model, x, target, engine.shap_references(x, options), **options)
+
+
+def attribute(
+    model: nn.Module,
+    x: torch.Tensor,
+    method: str,
+    target: int = 0,
+    **options: object,
+) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor]:
+    """Attribute the model's ``target`` output to each base of each input sequence.
+
+    Parameters
+    ----------
+    model : torch.nn.Module
+        Maps ``(N, 4, L)`` one-hot DNA to ``(N, T)`` logits. A model in training mode is
+        put in eval mode for the call and restored afterwards.
+    x : torch.Tensor, shape (N, 4, L)
+        One-hot sequences (finite floats).
+    method : str
+        One of ``METHODS`` (see the module docstring).
+    target : int
+        Which output (column of the model's output) to explain.
+    **options
+        Method options (all keyword-only, with defaults):
+
+        - every method: ``batch_size``, ``progress`` (a tqdm bar, default False).
+        - gradient methods: ``correct=False`` applies :func:`correct_gradients` to the
+          gradient before anything multiplies it by the input.
+        - ``"smoothgrad"``: ``n_samples=25``, ``noise=0.1`` (std of the Gaussian noise),
+          ``seed=0``.
+        - ``"integrated_gradients"``: ``baseline="zeros"`` (see :func:`make_baseline`),
+          ``n_steps=50``, ``seed=0``, ``return_delta=False``.
+        - ``"ism"``: ``fast=True`` (recompute only the changed windows).
+        - ``"deeplift"``: ``references`` (one reference, ``(4, L)`` or ``(N, 4, L)``;
+          all-zero by default).
+        - ``"deeplift_shap"``: ``references`` (``(R, 4, L)`` shared by all sequences, or
+          ``(N, R, 4, L)``), else ``n_references=20`` dinucleotide shuffles of each
+          sequence with ``seed=0``.
+        - both DeepLIFTs: ``hypothetical=False`` (True: scores for every base, before
+          projection onto the observed one), ``return_delta=False``, ``warn=True``
+          (warn when the summation-to-delta error is large).
+
+        With ``return_delta=True`` the result is ``(scores, delta)``, ``delta`` of shape
+        ``(N,)``: the sum of the scores minus the output change they explain
+        (completeness / summation-to-delta error).
+
+    Returns
+    -------
+    torch.Tensor, shape (N, 4, L)
+        The scores (or ``(scores, delta)``).
+
+    Raises
+    ------
+    ValueError
+        For a wrong shape, a non-finite input, a target out of range, an unknown method,
+        or (DeepLIFT) a model whose layers it has no rule for or that reuses an
+        activation module.
+
+    Taught in chapter 2.
+    """
+    check_choice(method, "method", METHODS)
+    check_options(method, options, _OPTIONS[method])
+    with evaluating(model):
+        model, x, target = check_inputs(model, x, target)
+        if method == "saliency":
+            return saliency(model, x, target, **options)
+        if method == "grad_x_input":
+            return grad_x_input(model, x, target, **options)
+        if method == "smoothgrad":
+            return smoothgrad(model, x, target, **options)
+        if method == "ism":
+            return ism(model, x, target, **options)
+        if method == "integrated_gradients":
+            return _integrated_gradients(model, x, target, dict(options))
+        return _deeplift(model, x, target, method, dict(options))
+
+
+def project(hypothetical: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+    """Project hypothetical scores (every base) onto the observed bases: ``scores * x``.
+
+    Taught in chapter 2.
+    """
+    return hypothetical * x
+
+
+__all__ = [
+    "BASELINES",
+    "GRADIENT_METHODS",
+    "METHODS",
+    "attribute",
+    "correct_gradients",
+    "make_baseline",
+    "project",
+]
