@@ -60,7 +60,8 @@ def variant_effects(
     surrogate._features(x, "x")  # validates one-hot and length
     reference = surrogate.predict(x, output=output)[0]
     mutated = surrogate.predict(single_mutants(x), output=output)
-    return (mutated - reference).reshape(x.shape[-1], 4).T.contiguous()
+    effects = (mutated - reference).reshape(x.shape[-1], 4).T.contiguous()
+    return effects.masked_fill(x.bool(), 0.0)
 
 
 @dataclass
