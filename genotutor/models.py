@@ -36,6 +36,8 @@ def _activation(name: str) -> nn.Module:
 class DeepBind(nn.Module):
     """A DeepBind-style net: one convolution, global max pooling, a small dense head.
 
+    Input ``(N, 4, L)``, output ``(N, n_tasks)`` logits. Taught in chapter 1.
+
     Parameters
     ----------
     n_tasks : int
@@ -50,8 +52,6 @@ class DeepBind(nn.Module):
         First-layer activation.
     dropout : float
         Dropout before the output layer (inactive in eval mode).
-
-    Input ``(N, 4, L)``, output ``(N, n_tasks)`` logits. Taught in chapter 1.
     """
 
     def __init__(
@@ -88,6 +88,7 @@ class Basset(nn.Module):
     """A small Basset-style net: three convolution blocks with max pooling, a dense head.
 
     Each block is convolution ("same" padding), optional batch norm, activation, max pooling.
+    Input ``(N, 4, L)``, output ``(N, n_tasks)`` logits. Taught in chapter 1.
 
     Parameters
     ----------
@@ -112,9 +113,7 @@ class Basset(nn.Module):
         convolution gets it, and only with the exponential activation, which needs its
         inputs kept small to train at all. On the book's small planted tasks, batch norm
         in every block made the ReLU net memorise the training set within a few epochs
-        and lose about 0.08 held-out AUROC.
-
-    Input ``(N, 4, L)``, output ``(N, n_tasks)`` logits. Taught in chapter 1.
+        and generalise worse.
     """
 
     def __init__(
