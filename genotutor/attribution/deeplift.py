@@ -1,0 +1,273 @@
+"""DeepLIFT and DeepLIFT-SHAP with exact rules for activations and max-pooling.
+
+DeepLIFT explains ``f(x) - f(r)``, the change of the output from a reference input ``r``, by
+contributions that sum to it exactly (summation-to-delta). Linear layers pass differences
+through unchanged; each nonlinearity gets a multiplier ``dy / dx`` between the input's
+and the reference's activations (the rescale rule), and max-pooling routes each window's
+change to the winning positions of both inputs (the rule of shap's DeepExplainer and
+tangermeme). captum 0.9's DeepLift applies a rule to max-pooling that misses
+summation-to-delta (captum issue #1276); chapter 2 shows by how much.
+
+How the rules are applied: the references run first, without gradients, and each
+activation or pooling module records what it saw. Then the inputs run with gradients, and
+each of those modules returns its usual output plus a zero-valued term whose gradient is
+the DeepLIFT multiplier; the input gradient of the target is then the product of
+multipliers. Hooks are removed in ``finally``.
+
+Taught in chapter 2.
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+from tqdm.auto import tqdm
+
+from genotutor.attribution._common import batches
+from genotutor.models import Exponential
+from genotutor.sequences import check_positive_int, check_tensor, dinucleotide_shuffle
+
+ACTIVATIONS = (
+    nn.ReLU, nn.ELU, nn.LeakyReLU, nn.Sigmoid, nn.Tanh, nn.Softplus, nn.GELU, nn.SiLU,
+    Exponential,
+)  # fmt: skip
+MAX_POOLS = (nn.MaxPool1d, nn.AdaptiveMaxPool1d)
+LINEAR = (
+    nn.Conv1d, nn.Linear, nn.BatchNorm1d, nn.Dropout, nn.Flatten, nn.Unflatten, nn.Identity,
+    nn.AvgPool1d, nn.AdaptiveAvgPool1d, nn.ConstantPad1d, nn.ZeroPad1d,
+)  # fmt: skip
+_SMALL = 1e-6
+
+
+def _derivative(module: nn.Module, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    """The activation's ordinary derivative at ``x`` (``y`` is its output)."""
+    if isinstance(module, nn.ReLU):
+        return (x > 0).to(x.dtype)
+    if isinstance(module, Exponential):
+        return y
+    if isinstance(module, nn.Sigmoid):
+        return y * (1 - y)
+    if isinstance(module, nn.Tanh):
+        return 1 - y * y
+    with torch.enable_grad():
+        z = x.detach().requires_grad_()
+        return torch.autograd.grad(module.forward(z).sum(), z)[0]
+
+
+def _activation_rule(module, x_in, x_out, r_in, r_out):
+    """Rescale rule: multiplier ``(y - y_r) / (x - x_r)``, the derivative where x ~ x_r."""
+    dx = x_in.detach() - r_in
+    small = dx.abs() < _SMALL
+    slope = (x_out.detach() - r_out) / torch.where(small, torch.ones_like(dx), dx)
+    if bool(small.any()):
+        slope = torch.where(small, _derivative(module, x_in.detach(), x_out.detach()), slope)
+    return x_out.detach() + (x_in - x_in.detach()) * slope
+
+
+def _pool_indices(module: nn.Module, values: torch.Tensor) -> torch.Tensor:
+    if isinstance(module, nn.AdaptiveMaxPool1d):
+        return F.adaptive_max_pool1d(values, module.output_size, return_indices=True)[1]
+    return F.max_pool1d(
+        values, module.kernel_size, module.stride, module.padding, module.dilation,
+        module.ceil_mode, return_indices=True,
+    )[1]  # fmt: skip
+
+
+def _maxpool_rule(module, x_in, x_out, r_in, r_out):
+    """Max-pooling rule: each window's change, split at the larger of the two maxima.
+
+    ``y - y_r = (max(y, y_r) - y_r) + (y - max(y, y_r))``: the first part goes to the input's
+    winning position, the second to the reference's, each divided by that position's own
+    change to give a multiplier (where the position does not change, the ordinary
+    gradient). The parts add up to ``y - y_r`` exactly.
+    """
+    x_detached, y = x_in.detach(), x_out.detach()
+    delta = x_detached - r_in
+    x_index, r_index = _pool_indices(module, x_detached), _pool_indices(module, r_in)
+    cross = torch.maximum(y, r_out)
+    at_x, at_r = delta.gather(-1, x_index), delta.gather(-1, r_index)
+    ones = torch.ones_like(at_x)
+    coef_x = torch.where(at_x == 0, ones, (cross - r_out) / torch.where(at_x == 0, ones, at_x))
+    coef_r = torch.where(at_r == 0, 0 * ones, (y - cross) / torch.where(at_r == 0, ones, at_r))
+    zero = x_in - x_detached
+    return y + coef_x * zero.gather(-1, x_index) + coef_r * zero.gather(-1, r_index)
+
+
+class _Rules:
+    """Forward hooks that record reference activations, then apply DeepLIFT's rules."""
+
+    def __init__(self, model: nn.Module) -> None:
+        self.names: dict[int, str] = {}
+        for name, module in model.named_modules(remove_duplicate=False):
+            if next(module.children(), None) is not None:
+                continue
+            if isinstance(module, ACTIVATIONS + MAX_POOLS):
+                if id(module) in self.names:
+                    raise ValueError(
+                        f"model reuses one {type(module).__name__} module as "
+                        f"{self.names[id(module)]!r} and {name!r}; DeepLIFT needs a separate "
+                        "module for every layer (captum silently returns wrong scores then)"
+                    )
+                if getattr(module, "inplace", False):
+                    raise ValueError(
+                        f"module {name!r} ({module}) is in-place; DeepLIFT needs its input "
+                        "kept, so build it with inplace=False"
+                    )
+                self.names[id(module)] = name
+            elif not isinstance(module, LINEAR):
+                supported = ", ".join(t.__name__ for t in ACTIVATIONS + MAX_POOLS + LINEAR)
+                raise ValueError(
+                    f"DeepLIFT has no rule for module {name!r} of type "
+                    f"{type(module).__name__}; supported leaf modules: {supported}"
+                )
+        self.mode = "record"
+        self.records: dict[int, tuple[torch.Tensor, torch.Tensor]] = {}
+        self.calls: set[int] = set()
+        modules = {id(m): m for m in model.modules() if id(m) in self.names}
+        self.handles = [m.register_forward_hook(self._hook) for m in modules.values()]
+
+    def start(self, mode: str) -> None:
+        self.mode = mode
+        self.calls.clear()
+
+    def _hook(self, module, args, output):
+        key = id(module)
+        if key in self.calls:
+            raise ValueError(
+                f"module {self.names[key]!r} ({type(module).__name__}) is called more than once "
+                "in one forward pass; DeepLIFT needs a separate module for every layer "
+                "(captum silently returns wrong scores for such a model)"
+            )
+        self.calls.add(key)
+        if self.mode == "record":
+            self.records[key] = (args[0].detach(), output.detach())
+            return None
+        r_in, r_out = self.records.pop(key)
+        rule = _maxpool_rule if isinstance(module, MAX_POOLS) else _activation_rule
+        return rule(module, args[0], output, r_in, r_out)
+
+    def remove(self) -> None:
+        for handle in self.handles:
+            handle.remove()
+        self.records.clear()
+
+
+def shap_references(x: torch.Tensor, options: dict) -> torch.Tensor:
+    """DeepLIFT-SHAP references ``(N, R, 4, L)`` from the ``references``, ``n_references``
+    and ``seed`` options (which it removes from ``options``).
+
+    Default: ``n_references=20`` dinucleotide shuffles of each sequence, seeded.
+    ``references`` of shape ``(R, 4, L)`` are shared by all sequences.
+
+    Taught in chapter 2.
+    """
+    references = options.pop("references", None)
+    n_references = options.pop("n_references", None)
+    seed = options.pop("seed", 0)
+    if references is None:
+        n = check_positive_int(20 if n_references is None else n_references, "n_references")
+        return dinucleotide_shuffle(x, n=n, seed=seed)
+    if n_references is not None:
+        raise ValueError("pass either references or n_references, not both")
+    check_tensor(references, "references", ndim=(3, 4))
+    if references.ndim == 3:
+        if tuple(references.shape[1:]) != tuple(x.shape[1:]):
+            raise ValueError(
+                f"references must have shape (R, {x.shape[1]}, {x.shape[2]}) to match x; "
+                f"found {tuple(references.shape)}"
+            )
+        return references.to(x.dtype)[None].expand(len(x), -1, -1, -1)
+    if references.shape[0] != len(x) or tuple(references.shape[2:]) != tuple(x.shape[1:]):
+        raise ValueError(
+            f"references must have shape (R, 4, L) or (N, R, 4, L) = ({len(x)}, R, "
+            f"{x.shape[1]}, {x.shape[2]}); found {tuple(references.shape)}"
+        )
+    return references.to(x.dtype)
+
+
+def deeplift_shap(
+    model: nn.Module,
+    x: torch.Tensor,
+    target: int,
+    references: torch.Tensor,
+    *,
+    hypothetical: bool = False,
+    return_delta: bool = False,
+    warn: bool = True,
+    batch_size: int = 512,
+    progress: bool = False,
+) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor]:
+    """DeepLIFT from each reference, averaged over references (DeepLIFT-SHAP).
+
+    Parameters
+    ----------
+    model : torch.nn.Module
+        In eval mode; every leaf module an activation, a max-pool or a linear layer.
+    x : torch.Tensor, shape (N, 4, L)
+    target : int
+    references : torch.Tensor, shape (N, R, 4, L)
+        ``R`` references for each sequence (one for plain DeepLIFT).
+    hypothetical : bool
+        Return hypothetical contributions of every base (``m_b - sum_c r_c m_c``, averaged
+        over references) instead of projecting them onto the observed bases.
+    return_delta : bool
+        Also return the summation-to-delta error per sequence: the sum of the projected
+        scores minus the mean of ``f(x) - f(r)`` over the references.
+    warn : bool
+        Warn when that error is large (an operation outside any module, such as
+        ``torch.relu`` called in ``forward``, is then being treated as linear).
+    batch_size : int
+        Sequence-reference pairs per batch.
+    progress : bool
+
+    Returns
+    -------
+    torch.Tensor, shape (N, 4, L), or (scores, delta) with delta of shape (N,)
+
+    Taught in chapter 2.
+    """
+    n, r = references.shape[:2]
+    flat = references.reshape(n * r, *x.shape[1:])
+    total = torch.zeros_like(x, dtype=torch.float64)
+    change = torch.zeros(n, dtype=torch.float64)
+    rules = _Rules(model)
+    try:
+        for part in tqdm(batches(n * r, batch_size), desc="DeepLIFT", disable=not progress,
+                         leave=False):  # fmt: skip
+            seq = torch.arange(part.start, part.stop) // r
+            ref, xs = flat[part], x[seq]
+            rules.start("record")
+            with torch.no_grad():
+                y_ref = model(ref)[:, target]
+            rules.start("apply")
+            leaf = xs.clone().requires_grad_()
+            with torch.enable_grad():
+                y = model(leaf)[:, target]
+                (multipliers,) = torch.autograd.grad(y.sum(), leaf)
+            hyp = multipliers - (ref * multipliers).sum(dim=1, keepdim=True)
+            total.index_add_(0, seq, hyp.double())
+            change.index_add_(0, seq, (y.detach() - y_ref).double())
+    finally:
+        rules.remove()
+    hyp = (total / r).to(x.dtype)
+    projected = hyp * x
+    delta = (projected.double().sum(dim=(1, 2)) - change / r).to(x.dtype)
+    if warn:
+        _warn_if_inexact(delta, change / r)
+    scores = hyp if hypothetical else projected
+    return (scores, delta) if return_delta else scores
+
+
+def _warn_if_inexact(delta: torch.Tensor, change: torch.Tensor) -> None:
+    worst = int(torch.argmax(delta.abs() - 1e-2 * change.abs().float()))
+    if float(delta[worst].abs()) > 1e-4 + 1e-2 * float(change[worst].abs()):
+        warnings.warn(
+            f"DeepLIFT summation-to-delta error {float(delta[worst]):.3g} for sequence {worst} "
+            f"(output change {float(change[worst]):.3g}): part of the model has no DeepLIFT "
+            "rule and was treated as linear (a nonlinearity called as a function in forward?)",
+            RuntimeWarning,
+            stacklevel=3,
+        )
