@@ -137,3 +137,35 @@ def test_stability_table():
         ev.stability(x, x[:, :, :10])
     zero = torch.zeros(1, 4, 5)
     assert np.isnan(ev.stability(zero, zero)["cosine"][0])
+
+
+def test_randomize_model_copies_and_reseeds():
+    from genotutor.models import Basset
+
+    torch.manual_seed(0)
+    model = Basset(64)
+    before = [p.clone() for p in model.parameters()]
+    a = ev.randomize_model(model, seed=1)
+    b = ev.randomize_model(model, seed=1)
+    c = ev.randomize_model(model, seed=2)
+    assert all(torch.equal(p, q) for p, q in zip(before, model.parameters(), strict=True))
+    assert all(torch.equal(p, q) for p, q in zip(a.parameters(), b.parameters(), strict=True))
+    assert not torch.equal(a.body[0].weight, c.body[0].weight)
+    assert not torch.equal(a.body[0].weight, model.body[0].weight)
+
+
+def test_randomization_check_separates_a_model_from_its_random_copy():
+    from genotutor.models import Basset
+    from genotutor.sequences import random_sequences
+
+    torch.manual_seed(0)
+    model = Basset(64).eval()
+    x = random_sequences(5, 64, seed=0)
+    mask = _planted(5, 64)
+    table = ev.randomization_check(model, x, "grad_x_input", seed=3, truth_mask=mask)
+    assert list(table.columns) == ["spearman", "cosine", "auroc_trained", "auroc_random"]
+    assert len(table) == 5 and table["spearman"].abs().max() <= 1.0
+    same = ev._spearman_rows(np.arange(10.0)[None], np.arange(10.0)[None] * 2)
+    assert same[0] == pytest.approx(1.0)
+    reverse = ev._spearman_rows(np.arange(10.0)[None], -np.arange(10.0)[None])
+    assert reverse[0] == pytest.approx(-1.0)
