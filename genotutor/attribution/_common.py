@@ -17,6 +17,7 @@ def evaluating(model: nn.Module) -> Iterator[nn.Module]:
 
     The mode is restored in ``finally``, so also after an error.
     """
+    check_model(model)
     was_training = model.training
     model.eval()
     try:
