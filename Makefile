@@ -11,7 +11,7 @@ TORCH_INDEX ?=
 WIDGETS_JS := book/_widgets_js
 NPM_PREFIX := $(VENV)/npm-widgets
 
-.PHONY: book test lint bench-timing widgets-js clean-book
+.PHONY: book test lint widgets-js clean-book browser-test
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -52,3 +52,8 @@ lint: $(VENV)/.installed-dev
 
 clean-book:
 	rm -rf book/_build
+
+# Open every built chapter in headless Chromium, offline (after `make book`).
+browser-test: $(VENV)/.installed-test,book,bench
+	$(BIN)/python -c "import playwright" 2>/dev/null || $(BIN)/pip install --quiet playwright
+	$(BIN)/python -m pytest -q -m browser tests/test_browser.py
