@@ -55,5 +55,4 @@ clean-book:
 
 # Open every built chapter in headless Chromium, offline (after `make book`).
 browser-test: $(VENV)/.installed-test,book,bench
-	$(BIN)/python -c "import playwright" 2>/dev/null || $(BIN)/pip install --quiet playwright
 	$(BIN)/python -m pytest -q -m browser tests/test_browser.py
