@@ -27,6 +27,9 @@ training loop in ``src/model/train_binary_model.py``, and the batch ``status`` i
 5. ``loss = mean over positive examples of 1 - sum(weights * magnitudes)``; an example is
    positive when any of its tasks is labelled 1 (the authors' batch ``status``).
 
+The training experiment of chapter 5 (with and without the prior, over seeds and
+training-set sizes) is in :mod:`genotutor.prior_experiment`.
+
 Taught in chapter 5.
 """
 

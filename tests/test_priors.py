@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import pytest
 import torch
 from torch import nn
@@ -182,3 +183,93 @@ def test_loss_rejects_bad_positives_and_target():
         priors.fourier_prior_loss(model, x, freq_limit=5, positives=torch.ones(4))
     with pytest.raises(ValueError, match=r"target must be in \[0, 0\]"):
         priors.fourier_prior_loss(model, x, freq_limit=5, target=3)
+
+
+# --------------------------------------------------------------------------- explorer
+def _explorer(one_hot_batch):
+    from genotutor.widgets.priors import prior_explorer
+
+    torch.manual_seed(0)
+    models = {"a": DeepBind(filter_width=7).eval(), "b": DeepBind(filter_width=5).eval()}
+    truth = torch.zeros(one_hot_batch.shape[0], one_hot_batch.shape[-1], dtype=torch.bool)
+    truth[:, 10:20] = True
+    return prior_explorer(models, one_hot_batch, truth=truth, freq_limit=10)
+
+
+def test_explorer_each_control_changes_the_output(one_hot_batch):
+    explorer = _explorer(one_hot_batch)
+    seen = {explorer.summary.value}
+    explorer.sequence.value = 3
+    seen.add(explorer.summary.value)
+    explorer.cutoff.value = 4
+    seen.add(explorer.summary.value)
+    explorer.softness.value = 1.5
+    seen.add(explorer.summary.value)
+    explorer.sigma.value = 0
+    seen.add(explorer.summary.value)
+    assert len(seen) == 5
+    assert len(explorer.output.outputs) == 1  # one figure, redrawn in place
+
+
+def test_explorer_summary_matches_the_penalty(one_hot_batch):
+    explorer = _explorer(one_hot_batch)
+    explorer.sequence.value, explorer.cutoff.value = 2, 6
+    model = explorer.models["a"]
+    track = priors.attribution_track(model, one_hot_batch[2:3]).double()
+    penalty = priors.fourier_penalty(track, freq_limit=6, smooth_sigma=3.0).item()
+    assert f"a: penalty <b>{penalty:.3f}</b>" in explorer.summary.value
+
+
+def test_explorer_bad_value_shows_a_message(one_hot_batch):
+    explorer = _explorer(one_hot_batch)
+    explorer.x = explorer.x[:2]  # the reader swapped in fewer sequences
+    explorer.sequence.value = 6
+    text = str(explorer.output.outputs)
+    assert "Cannot show this" in text and "sequence must be in" in text
+    assert explorer.summary.value == ""
+
+
+def test_explorer_rejects_bad_models(one_hot_batch):
+    from genotutor.widgets.priors import PriorExplorer
+
+    with pytest.raises(TypeError, match="models must be a torch.nn.Module or a non-empty dict"):
+        PriorExplorer([], one_hot_batch)
+
+
+# --------------------------------------------------------------------------- training
+@pytest.mark.slow
+def test_training_with_the_prior_lowers_high_frequency_mass():
+    from genotutor.prior_experiment import prior_experiment
+
+    torch.set_num_threads(1)
+    options = dict(train_sizes=(600,), seeds=(0, 1), n=1000, epochs=8, progress=False)
+    experiment = prior_experiment(weight=0.3, **options)
+    runs = experiment.runs.set_index(["prior", "seed"])
+    for seed in (0, 1):  # same data, same seed, same initial weights: only the prior differs
+        assert runs.loc[(True, seed), "high_freq_mass"] < runs.loc[(False, seed), "high_freq_mass"]
+    assert set(experiment.models) == {
+        (600, flag, seed) for flag in (False, True) for seed in (0, 1)
+    }
+    # one pair of seeds per condition, similarities in [-1, 1]
+    assert len(experiment.stability) == 2
+    assert experiment.stability[["cosine", "jaccard"]].abs().le(1).all().all()
+    summary = experiment.summary()
+    assert list(summary.columns) == [
+        "test_auroc",
+        "attribution_auroc",
+        "high_freq_mass",
+        "cosine",
+        "jaccard",
+    ]
+    # a second call reads everything back from the cache and gives the same numbers
+    again = prior_experiment(weight=0.3, **options)
+    pd.testing.assert_frame_equal(again.runs, experiment.runs)
+
+
+def test_experiment_rejects_bad_sizes():
+    from genotutor.prior_experiment import prior_experiment
+
+    with pytest.raises(ValueError, match="train_sizes must be at most 80"):
+        prior_experiment(train_sizes=(500,), n=100, progress=False)
+    with pytest.raises(ValueError, match="freq_limit must be at most L // 2 = 100"):
+        prior_experiment(freq_limit=150, progress=False)
