@@ -331,8 +331,8 @@ def randomize_model(model: torch.nn.Module, *, seed: int = 0) -> torch.nn.Module
 def _spearman_rows(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     ranks_a = pd.DataFrame(a).rank(axis=1).to_numpy()
     ranks_b = pd.DataFrame(b).rank(axis=1).to_numpy()
-    ranks_a -= ranks_a.mean(axis=1, keepdims=True)
-    ranks_b -= ranks_b.mean(axis=1, keepdims=True)
+    ranks_a = ranks_a - ranks_a.mean(axis=1, keepdims=True)
+    ranks_b = ranks_b - ranks_b.mean(axis=1, keepdims=True)
     norms = np.linalg.norm(ranks_a, axis=1) * np.linalg.norm(ranks_b, axis=1)
     with np.errstate(invalid="ignore", divide="ignore"):
         return np.where(norms > 0, (ranks_a * ranks_b).sum(axis=1) / norms, np.nan)
