@@ -2,3 +2,4 @@
 
 Taught in chapter 7, "Distilling a splicing model".
 """
+from genotutor.splicing.spliceai import SpliceAI, SpliceAIEnsemble, load_spliceai  # noqa: F401
