@@ -206,3 +206,62 @@ def test_predictive_information_orders_fits():
     good = fit_surrogate(library, y, progress=False)
     noisy = y + 1.0 * torch.randn(len(y), generator=torch.Generator().manual_seed(1))
     assert good.predictive_information(library, y) > good.predictive_information(library, noisy) > 0
+
+
+# --------------------------------------------------------------------------- consistency, widget
+def test_map_consistency_oracle():
+    from genotutor.surrogate import map_consistency, motif_maps
+
+    rng = np.random.default_rng(0)
+    base = rng.normal(size=(4, 6))
+    scores = np.zeros((3, 4, 20))
+    scores[0, :, 2:8] = base
+    scores[1, :, 10:16] = base[::-1, ::-1]  # the same motif on the minus strand
+    scores[2, :, 5:11] = base
+    import pandas as pd
+
+    sites = pd.DataFrame({"start": [2, 10, 5], "end": [8, 16, 11], "strand": ["+", "-", "+"]})
+    maps = motif_maps(scores, sites)
+    assert maps.shape == (3, 4, 6)
+    assert map_consistency(maps) == pytest.approx(1.0)
+    noisy = maps + rng.normal(scale=1.0, size=maps.shape)
+    assert map_consistency(noisy) < 0.9
+
+
+def _surrogate_widget():
+    from genotutor.widgets.surrogate import surrogate_explorer
+
+    torch.manual_seed(0)
+    model = torch.nn.Sequential(
+        torch.nn.Flatten(), torch.nn.Linear(4 * 40, 8), torch.nn.Tanh(), torch.nn.Linear(8, 1)
+    )
+    return surrogate_explorer(model, random_sequences(3, 40, seed=0), window=20)
+
+
+def _figure(explorer) -> str:
+    return str(explorer.output.outputs[0]["data"]["image/png"])
+
+
+def test_surrogate_widget_controls_change_the_output():
+    explorer = _surrogate_widget()
+    seen = {_figure(explorer)}
+    explorer.size.value = 1000
+    seen.add(_figure(explorer))
+    explorer.rate.value = 0.3
+    seen.add(_figure(explorer))
+    explorer.family.value = "additive, linear"
+    seen.add(_figure(explorer))
+    explorer.locus.value = 2
+    seen.add(_figure(explorer))
+    assert len(seen) == 5
+    assert len(explorer.output.outputs) == 1
+    assert "held-out R<sup>2</sup>" in explorer.summary.value
+
+
+def test_surrogate_widget_bad_value_shows_a_message():
+    explorer = _surrogate_widget()
+    explorer.x = explorer.x[:1]  # the reader swapped in fewer loci
+    explorer.locus.value = 2
+    text = str(explorer.output.outputs)
+    assert "Cannot show this" in text and "locus must be in" in text
+    assert explorer.summary.value == ""
