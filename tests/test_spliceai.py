@@ -17,6 +17,7 @@ import torch
 
 from genotutor.sequences import one_hot, random_sequences
 from genotutor.splicing import spliceai as sai
+from genotutor.splicing import spliceai_weights as saw
 
 FIXTURE = Path(__file__).parent / "fixtures" / "spliceai_keras_outputs.npz"
 HAS_SPLICEAI = (
@@ -37,7 +38,7 @@ def test_missing_package_gives_clear_error(monkeypatch):
 
     monkeypatch.setattr(importlib.util, "find_spec", find_spec)
     with pytest.raises(ModuleNotFoundError, match=r"pip install --no-deps spliceai") as info:
-        sai.load_spliceai()
+        saw.load_spliceai()
     assert "'spliceai' package" in str(info.value)
     assert info.value.name == "spliceai"
 
@@ -45,7 +46,7 @@ def test_missing_package_gives_clear_error(monkeypatch):
 @pytest.mark.parametrize("ensemble", [[], [0], [6], [1, 2.0], "12", [True]])
 def test_bad_ensemble_is_rejected(ensemble):
     with pytest.raises((ValueError, TypeError), match="ensemble"):
-        sai.load_spliceai(ensemble)
+        saw.load_spliceai(ensemble)
 
 
 def test_bad_padding_and_short_input_are_rejected():
@@ -68,6 +69,7 @@ def test_architecture_matches_spliceai_10k():
     assert sum(p.numel() for p in model.parameters()) == 696_739
 
 
+@pytest.mark.slow
 def test_output_shape_and_receptive_field():
     """Output j depends on input positions j .. j + 10000 and on nothing else."""
     torch.manual_seed(0)
@@ -107,6 +109,24 @@ def test_valid_and_same_padding_agree():
     torch.testing.assert_close(valid, same, rtol=0, atol=1e-6)
 
 
+def test_predict_sites_equals_full_prediction():
+    torch.manual_seed(3)
+    model = sai.SpliceAI(channels=8, kernel_sizes=(3, 5), dilations=(1, 3)).eval()
+    x = random_sequences(5, model.context + 40, seed=5)
+    flank = model.context // 2
+    positions = [flank + 3, flank + 17, flank + 39]
+    with torch.inference_mode():
+        full = model(x)[..., [3, 17, 39]]
+    sites = sai.predict_sites(model, x, positions, batch_size=2, progress=False)
+    assert sites.shape == (5, 3, 3)
+    torch.testing.assert_close(sites, full, rtol=0, atol=1e-6)
+    model.train()
+    sai.predict_sites(model, x, positions[:1], progress=False)
+    assert model.training  # the mode is restored
+    with pytest.raises(ValueError, match=r"positions .* found \[2\]"):
+        sai.predict_sites(model, x, [2, flank], progress=False)
+
+
 def test_ensemble_averages_probabilities():
     torch.manual_seed(2)
     members = [sai.SpliceAI(channels=4, kernel_sizes=(3,), dilations=(1,)).eval() for _ in "ab"]
@@ -123,7 +143,7 @@ def test_ensemble_averages_probabilities():
 # ------------------------------------------------------------------ with the real weights
 @pytest.fixture(scope="module")
 def spliceai_models():
-    return sai.load_spliceai()
+    return saw.load_spliceai()
 
 
 @pytest.fixture(scope="module")
@@ -145,7 +165,7 @@ def test_weights_load_with_right_count_and_dtype(spliceai_models):
     # five different trained models, not five copies
     first = [m.conv_out.weight for m in spliceai_models.members]
     assert not torch.allclose(first[0], first[1])
-    single = sai.load_spliceai([3])
+    single = saw.load_spliceai([3])
     torch.testing.assert_close(
         single.members[0].conv_in.weight, spliceai_models.members[2].conv_in.weight
     )
