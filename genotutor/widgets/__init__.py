@@ -18,9 +18,11 @@ from genotutor.widgets.surrogate import SurrogateExplorer, surrogate_explorer
 
 __all__ = [
     "MutationExplorer",
+    "PriorExplorer",
     "SurrogateExplorer",
     "display_message",
     "mutation_explorer",
+    "prior_explorer",
     "render_into",
     "surrogate_explorer",
 ]
