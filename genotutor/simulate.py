@@ -206,3 +206,180 @@ def planted_motif_task(
         mask=torch.from_numpy(mask),
         sites=sites,
     )
+
+
+# --------------------------------------------------------------------------- chapter 3 and 4
+COOPERATIVE_LAYOUTS = ("none", "first", "second", "pair", "misspaced")
+
+
+def cooperative_task(
+    n: int = 6000,
+    length: int = 150,
+    *,
+    pair: tuple[str, str] = ("TAL1::TCF3", "GATA1"),
+    spacing: int = 8,
+    max_spacing: int = 20,
+    effects: tuple[float, float, float] = (1.0, 1.0, 2.0),
+    noise: float = 0.3,
+    gc: float = 0.45,
+    seed: int = 0,
+) -> PlantedTask:
+    """A quantitative task with a known cooperative pair and a preferred spacing.
+
+    Each sequence gets one of five layouts, chosen uniformly: nothing, the first motif of
+    ``pair`` alone, the second alone, the pair at the preferred gap ``spacing`` (bases
+    between the end of the first motif and the start of the second, both on the + strand,
+    first upstream), or the pair at another gap (at least 3 bases away from ``spacing``,
+    at most ``max_spacing``). Single motifs go on either strand. The label is
+
+    ``y = e1 [first present] + e2 [second present] + e12 [pair at the preferred gap] + noise``
+
+    with ``(e1, e2, e12) = effects`` and Gaussian noise of standard deviation ``noise``, so
+    the cooperativity (the effect of the pair beyond the sum of its parts) is ``e12`` at the
+    preferred gap and 0 at any other.
+
+    Parameters
+    ----------
+    n, length : int
+        Number and length of sequences.
+    pair : pair of str
+        Names of shipped JASPAR motifs.
+    spacing, max_spacing : int
+        Preferred gap and the largest gap planted.
+    effects : tuple of three floats
+        ``(e1, e2, e12)``.
+    noise : float
+        Standard deviation of the label noise.
+    gc : float
+        GC content of the background.
+    seed : int
+
+    Returns
+    -------
+    PlantedTask
+        ``y`` holds real values, ``mask`` marks every planted motif (all of them change
+        the label), ``sites`` has a ``layout`` column and ``role`` ``"driver"``.
+
+    Taught in chapter 3 (global importance analysis).
+    """
+    n = check_positive_int(n, "n")
+    length = check_positive_int(length, "length")
+    spacing = check_positive_int(spacing, "spacing", minimum=0)
+    max_spacing = check_positive_int(max_spacing, "max_spacing", minimum=0)
+    if len(pair) != 2:
+        raise ValueError(f"pair must name two motifs; found {pair!r}")
+    if len(effects) != 3:
+        raise ValueError(f"effects must be (e1, e2, e12); found {effects!r}")
+    if noise < 0:
+        raise ValueError(f"noise must be >= 0; found {noise}")
+    others = [g for g in range(max_spacing + 1) if abs(g - spacing) >= 3]
+    if spacing > max_spacing or not others:
+        raise ValueError(
+            f"spacing must be <= max_spacing with other gaps at least 3 away; found spacing "
+            f"{spacing}, max_spacing {max_spacing}"
+        )
+    first, second = get_motif(pair[0]), get_motif(pair[1])
+    span = first.width + max_spacing + second.width
+    if length < span + 2:
+        raise ValueError(f"length {length} is too short for the pair at gap {max_spacing} ({span})")
+
+    rng = np.random.default_rng(seed)
+    probs = np.array([1 - gc, gc, gc, 1 - gc]) / 2
+    codes = rng.choice(4, size=(n, length), p=probs)
+    mask = np.zeros((n, length), dtype=bool)
+    layouts = rng.integers(len(COOPERATIVE_LAYOUTS), size=n)
+    y = np.zeros(n, dtype=np.float32)
+    rows = []
+
+    def plant(i: int, motif: Motif, start: int, strand: str, layout: str) -> None:
+        insert_motif(codes[i], motif, start, rng=rng, strand=strand)
+        mask[i, start : start + motif.width] = True
+        rows.append((i, motif.name, start, start + motif.width, strand, "driver", layout))
+
+    for i, kind in enumerate(layouts):
+        layout = COOPERATIVE_LAYOUTS[kind]
+        if layout in ("first", "second"):
+            motif = first if layout == "first" else second
+            start = int(rng.integers(0, length - motif.width + 1))
+            plant(i, motif, start, "+" if rng.random() < 0.5 else "-", layout)
+            y[i] = effects[0] if layout == "first" else effects[1]
+        elif layout in ("pair", "misspaced"):
+            gap = spacing if layout == "pair" else int(rng.choice(others))
+            start = int(rng.integers(0, length - (first.width + gap + second.width) + 1))
+            plant(i, first, start, "+", layout)
+            plant(i, second, start + first.width + gap, "+", layout)
+            y[i] = effects[0] + effects[1] + (effects[2] if layout == "pair" else 0.0)
+    y += rng.normal(0.0, noise, size=n).astype(np.float32)
+    sites = pd.DataFrame(
+        rows, columns=["sequence", "motif", "start", "end", "strand", "role", "layout"]
+    )
+    sites = sites.sort_values(["sequence", "start"]).reset_index(drop=True)
+    return PlantedTask(
+        x=_codes_to_one_hot(codes),
+        y=torch.from_numpy(y)[:, None],
+        mask=torch.from_numpy(mask),
+        sites=sites,
+    )
+
+
+def add_confounder(
+    task: PlantedTask,
+    confounder: str = "NRF1",
+    *,
+    rate_positive: float = 0.9,
+    rate_negative: float = 0.1,
+    seed: int = 0,
+) -> PlantedTask:
+    """A copy of a binary task with a confounding motif planted at label-dependent rates.
+
+    The confounder does not cause the label (the drivers do, and ``mask`` still marks only
+    them), but it is planted in a fraction ``rate_positive`` of positives and
+    ``rate_negative`` of negatives, the way a batch effect or a sequencing bias can track
+    the label in real data. A model trained on the copy can use it as a shortcut.
+
+    Parameters
+    ----------
+    task : PlantedTask
+        A binary task (labels 0 and 1), e.g. from :func:`planted_motif_task`.
+    confounder : str
+        Name of a shipped JASPAR motif.
+    rate_positive, rate_negative : float
+        Probability of planting it in a positive / a negative sequence.
+    seed : int
+
+    Returns
+    -------
+    PlantedTask
+        ``sites`` gains rows with ``role`` ``"confounder"``.
+
+    Taught in chapter 4.
+    """
+    if not isinstance(task, PlantedTask):
+        raise TypeError(f"task must be a PlantedTask; found {type(task).__name__}")
+    for name, value in (("rate_positive", rate_positive), ("rate_negative", rate_negative)):
+        if not 0 <= value <= 1:
+            raise ValueError(f"{name} must be in [0, 1]; found {value}")
+    labels = task.y[:, 0].numpy()
+    if not np.isin(labels, (0.0, 1.0)).all():
+        raise ValueError("task must be binary (labels 0 and 1) to plant a confounder")
+    motif = get_motif(confounder)
+    rng = np.random.default_rng(seed)
+    codes = task.x.argmax(dim=1).numpy().copy()
+    occupied = np.zeros(codes.shape, dtype=bool)
+    for row in task.sites.itertuples():
+        occupied[row.sequence, row.start : row.end] = True
+    rows = []
+    for i, label in enumerate(labels):
+        if rng.random() >= (rate_positive if label == 1 else rate_negative):
+            continue
+        start = _free_start(occupied[i], motif.width, rng, gap=2)
+        if start is None:
+            continue
+        strand = "+" if rng.random() < 0.5 else "-"
+        insert_motif(codes[i], motif, start, rng=rng, strand=strand)
+        occupied[i, start : start + motif.width] = True
+        rows.append((i, motif.name, start, start + motif.width, strand, "confounder"))
+    extra = pd.DataFrame(rows, columns=["sequence", "motif", "start", "end", "strand", "role"])
+    sites = pd.concat([task.sites, extra], ignore_index=True)
+    sites = sites.sort_values(["sequence", "start"]).reset_index(drop=True)
+    return PlantedTask(_codes_to_one_hot(codes), task.y.clone(), task.mask.clone(), sites)

@@ -1,0 +1,34 @@
+"""Model-based interpretation: filters as motifs, global importance analysis, motif
+discovery from attributions, and the trained models chapters 3 and 4 interpret.
+
+Taught in chapter 3 ("Model-based interpretation") and chapter 4 ("What attributions
+cannot tell you").
+"""
+
+from genotutor.interpret.filters import (
+    FilterPWMs,
+    filter_activations,
+    filters_to_pwms,
+    match_filters,
+    rescale_filter,
+)
+from genotutor.interpret.gia import GlobalImportance, embed, global_importance, spacing_curve
+from genotutor.interpret.seqlets import SeqletClusters, cluster_seqlets, extract_seqlets
+from genotutor.interpret.tasks import confounded_task_model, cooperative_task_model
+
+__all__ = [
+    "FilterPWMs",
+    "GlobalImportance",
+    "SeqletClusters",
+    "cluster_seqlets",
+    "confounded_task_model",
+    "cooperative_task_model",
+    "embed",
+    "extract_seqlets",
+    "filter_activations",
+    "filters_to_pwms",
+    "global_importance",
+    "match_filters",
+    "rescale_filter",
+    "spacing_curve",
+]

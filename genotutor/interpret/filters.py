@@ -1,0 +1,271 @@
+"""First-layer filters read as motifs, and the ways that reading can mislead.
+
+Taught in chapter 3 (filters to PWMs) and chapter 4 (filters are not identifiable).
+"""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+import torch
+from torch import nn
+from tqdm.auto import tqdm
+
+from genotutor.motifs import best_matches, counts_to_probs, information_content, trim_motif
+from genotutor.sequences import check_model, check_one_hot, check_positive_int
+
+
+@dataclass
+class FilterPWMs:
+    """Position weight matrices of first-layer filters, from the sequences that activate them.
+
+    Attributes
+    ----------
+    counts : np.ndarray, shape (F, 4, w)
+        Base counts over the aligned activating windows of each filter.
+    probs : np.ndarray, shape (F, 4, w)
+        The counts normalised per column (with a pseudocount), A, C, G, T.
+    n_sites : np.ndarray, shape (F,)
+        How many windows were aligned for each filter.
+    """
+
+    counts: np.ndarray
+    probs: np.ndarray
+    n_sites: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.probs)
+
+    def information_content(self) -> np.ndarray:
+        """Bits per position of every filter PWM, shape (F, w)."""
+        return np.stack([information_content(p) for p in self.probs])
+
+    def trimmed(self, *, min_information: float = 0.3) -> dict[int, np.ndarray]:
+        """Each PWM without its uninformative flanks, by filter index (see ``trim_motif``)."""
+        return {i: trim_motif(p, min_information=min_information) for i, p in enumerate(self.probs)}
+
+    def summary(self) -> pd.DataFrame:
+        """One row per filter: ``n_sites`` and total ``information`` (bits)."""
+        return pd.DataFrame(
+            {"n_sites": self.n_sites, "information": self.information_content().sum(axis=1)}
+        ).rename_axis("filter")
+
+
+def _first_conv(model: nn.Module) -> nn.Conv1d:
+    conv = getattr(model, "first_conv", None)
+    if not isinstance(conv, nn.Conv1d):
+        raise TypeError(
+            "model must have a `first_conv` attribute holding its first nn.Conv1d (as the "
+            f"genotutor models do); found {type(conv).__name__}"
+        )
+    if conv.in_channels != 4 or conv.dilation[0] != 1 or conv.stride[0] != 1:
+        raise ValueError(
+            "model.first_conv must read the 4 bases with stride 1 and no dilation; found "
+            f"in_channels={conv.in_channels}, stride={conv.stride}, dilation={conv.dilation}"
+        )
+    return conv
+
+
+def filter_activations(model: nn.Module, x: torch.Tensor) -> torch.Tensor:
+    """Output of ``model.first_conv`` on ``x`` (each filter's match score at each position).
+
+    Parameters
+    ----------
+    model : torch.nn.Module
+        A model with a ``first_conv`` attribute (every genotutor CNN).
+    x : torch.Tensor, shape (N, 4, L)
+
+    Returns
+    -------
+    torch.Tensor, shape (N, F, L')
+        Position ``i`` scores the window ``x[:, :, i - padding : i - padding + w]``.
+
+    Taught in chapter 3.
+    """
+    conv = _first_conv(check_model(model))
+    with torch.no_grad():
+        return conv(check_one_hot(x, "x"))
+
+
+def filters_to_pwms(
+    model: nn.Module,
+    x: torch.Tensor,
+    *,
+    threshold: float = 0.5,
+    batch_size: int = 256,
+    pseudocount: float = 0.5,
+    progress: bool = True,
+) -> FilterPWMs:
+    """Turn each first-layer filter into a PWM by aligning the windows that activate it.
+
+    The standard activation-alignment method (Kelley et al. 2016; Koo and Ploenzke 2021):
+    a window of ``x`` is a site of filter ``f`` when the filter's score there exceeds
+    ``threshold`` times the filter's best score over all of ``x``; the sites are stacked
+    and their bases counted column by column. Scores are the convolution's outputs: the
+    activation and any batch norm that follow are monotone per filter, so the same windows
+    pass (for a ReLU the threshold is exactly the usual one on activations).
+
+    Parameters
+    ----------
+    model : torch.nn.Module
+        A model with a ``first_conv`` attribute.
+    x : torch.Tensor, shape (N, 4, L)
+        One-hot sequences (positives, or a mix, of the task).
+    threshold : float
+        Fraction of each filter's maximum score, in (0, 1].
+    batch_size : int
+        Sequences per batch.
+    pseudocount : float
+        Added to every count before normalising (a filter with no site gets a flat PWM).
+    progress : bool
+        Show a progress bar.
+
+    Returns
+    -------
+    FilterPWMs
+
+    Taught in chapter 3.
+    """
+    conv = _first_conv(check_model(model))
+    x = check_one_hot(x, "x")
+    if not 0 < threshold <= 1:
+        raise ValueError(f"threshold must be in (0, 1]; found {threshold}")
+    batch_size = check_positive_int(batch_size, "batch_size")
+    width, pad = conv.kernel_size[0], conv.padding[0]
+    if isinstance(pad, str):
+        raise ValueError("model.first_conv must use integer padding; found a string padding")
+    activations = filter_activations(model, x)  # (N, F, L')
+    best = activations.amax(dim=(0, 2))  # (F,)
+    cutoff = torch.where(best > 0, threshold * best, best)[None, :, None]
+    padded = nn.functional.pad(x, (pad, pad))
+    counts = torch.zeros(conv.out_channels, 4, width, dtype=torch.float64)
+    n_sites = torch.zeros(conv.out_channels, dtype=torch.long)
+    batches = range(0, len(x), batch_size)
+    for start in tqdm(batches, desc="aligning sites", disable=not progress, leave=False):
+        windows = padded[start : start + batch_size].unfold(-1, width, 1)  # (B, 4, L', w)
+        sites = (activations[start : start + batch_size] >= cutoff).double()  # (B, F, L')
+        counts += torch.einsum("bfl,bclw->fcw", sites, windows.double())
+        n_sites += sites.sum(dim=(0, 2)).long()
+    counts_np = counts.numpy()
+    probs = np.stack([counts_to_probs(c, pseudocount=pseudocount) for c in counts_np])
+    return FilterPWMs(counts=counts_np, probs=probs, n_sites=n_sites.numpy())
+
+
+def match_filters(
+    pwms: FilterPWMs,
+    *,
+    database: dict | None = None,
+    metric: str = "pearson",
+    min_information: float = 0.3,
+    min_sites: int = 10,
+) -> pd.DataFrame:
+    """Best JASPAR match of every filter PWM (trimmed of flat flanks), with its score.
+
+    Parameters
+    ----------
+    pwms : FilterPWMs
+        From :func:`filters_to_pwms`.
+    database : dict of str to Motif, optional
+        Motifs to search; the shipped JASPAR table by default.
+    metric : {"pearson", "euclidean"}
+        See :func:`genotutor.motifs.motif_similarity`.
+    min_information : float
+        Flank trimming threshold in bits (see :func:`genotutor.motifs.trim_motif`).
+    min_sites : int
+        Filters aligned from fewer sites are left out (their PWM is mostly pseudocount).
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per filter kept (index ``filter``): ``n_sites``, ``information`` (bits of
+        the trimmed PWM), ``width``, and the columns of :func:`genotutor.motifs.best_matches`.
+
+    Taught in chapter 3.
+    """
+    if not isinstance(pwms, FilterPWMs):
+        raise TypeError(f"pwms must be a FilterPWMs (from filters_to_pwms); found {type(pwms).__name__}")
+    min_sites = check_positive_int(min_sites, "min_sites", minimum=0)
+    trimmed = {
+        i: p for i, p in pwms.trimmed(min_information=min_information).items()
+        if pwms.n_sites[i] >= min_sites
+    }
+    if not trimmed:
+        raise ValueError(f"no filter has at least min_sites={min_sites} sites")
+    table = best_matches(trimmed, database=database, metric=metric)
+    info = pd.DataFrame(
+        {
+            "n_sites": [int(pwms.n_sites[i]) for i in trimmed],
+            "information": [float(information_content(p).sum()) for p in trimmed.values()],
+            "width": [p.shape[1] for p in trimmed.values()],
+        },
+        index=list(trimmed),
+    )
+    return info.join(table).rename_axis("filter")
+
+
+# --------------------------------------------------------------------------- identifiability
+def _next_layer(model: nn.Module, conv: nn.Conv1d) -> nn.Module:
+    """The first Conv1d or Linear after ``conv`` in module order (the one that reads it)."""
+    found = False
+    for module in model.modules():
+        if module is conv:
+            found = True
+        elif found and isinstance(module, nn.BatchNorm1d):
+            raise ValueError(
+                "rescaling needs a ReLU between the filter and the next layer; found batch "
+                "norm after model.first_conv, which would undo the scale"
+            )
+        elif found and isinstance(module, (nn.Conv1d, nn.Linear)):
+            return module
+    raise ValueError("found no Conv1d or Linear layer after model.first_conv")
+
+
+def rescale_filter(model: nn.Module, index: int, factor: float) -> nn.Module:
+    """A copy of ``model`` whose filter ``index`` is multiplied by ``factor`` and whose next
+    layer reads that filter divided by ``factor``.
+
+    Because ``relu(c z) = c relu(z)`` and max pooling commute with a positive ``c``, the
+    copy computes exactly the same function, yet the filter's weights (and any logo drawn
+    from them) are ``factor`` times larger. Works for models whose first convolution is
+    followed by a ReLU and max pooling, then by a Conv1d or a Linear layer over the filters
+    (the ReLU genotutor CNNs).
+
+    Parameters
+    ----------
+    model : torch.nn.Module
+    index : int
+        Which filter.
+    factor : float
+        A positive scale.
+
+    Returns
+    -------
+    torch.nn.Module
+        The rescaled copy; ``model`` itself is unchanged.
+
+    Taught in chapter 4.
+    """
+    conv = _first_conv(check_model(model))
+    if not 0 <= int(index) < conv.out_channels:
+        raise ValueError(f"index must be in [0, {conv.out_channels - 1}]; found {index}")
+    if not (isinstance(factor, (int, float)) and np.isfinite(factor) and factor > 0):
+        raise ValueError(f"factor must be a positive finite number; found {factor!r}")
+    _next_layer(model, conv)  # validate before copying
+    clone = copy.deepcopy(model)
+    conv_copy = _first_conv(clone)
+    following = _next_layer(clone, conv_copy)
+    if following.weight.shape[1] != conv_copy.out_channels:
+        raise ValueError(
+            f"the layer after model.first_conv reads {following.weight.shape[1]} inputs; "
+            f"expected one per filter ({conv_copy.out_channels})"
+        )
+    with torch.no_grad():
+        conv_copy.weight[index] *= factor
+        if conv_copy.bias is not None:
+            conv_copy.bias[index] *= factor
+        following.weight[:, index] /= factor
+    return clone
+
