@@ -1,0 +1,273 @@
+"""Distillation: fit an interpretable student to a teacher's outputs, and score the fit.
+
+Taught in chapter 7, "Distilling a splicing model".
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+import torch
+from torch import nn
+
+from genotutor.cache import train_or_load
+from genotutor.distill.students import AdditiveStudent, NeuralBasisStudent
+from genotutor.sequences import check_choice, check_model, check_positive_int, check_tensor
+from genotutor.training import fit, predict
+
+STUDENTS = ("additive", "pairwise", "neural_basis")
+METRICS = ("pearson", "spearman", "r2")
+
+
+def build_student(kind: str, length: int, **options: object) -> nn.Module:
+    """A fresh student: ``"additive"``, ``"pairwise"`` (neighbours up to 3 apart by default)
+    or ``"neural_basis"``; ``options`` go to the student's constructor.
+
+    Taught in chapter 7.
+    """
+    check_choice(kind, "student", STUDENTS)
+    if kind == "additive":
+        return AdditiveStudent(length, **options)
+    if kind == "pairwise":
+        return AdditiveStudent(length, **{"max_distance": 3, **options})
+    return NeuralBasisStudent(length, **options)
+
+
+def _digest(*arrays: np.ndarray | torch.Tensor) -> str:
+    digest = hashlib.sha256()
+    for array in arrays:
+        array = array.detach().cpu().numpy() if isinstance(array, torch.Tensor) else array
+        digest.update(np.ascontiguousarray(array).tobytes())
+    return digest.hexdigest()[:16]
+
+
+def model_digest(model: nn.Module) -> str:
+    """A hash of a model's class and weights (a cache key for what was distilled)."""
+    state = model.state_dict()
+    return type(model).__name__ + "-" + _digest(*(state[k] for k in sorted(state)))
+
+
+@dataclass
+class Distilled:
+    """What :func:`distill` returns.
+
+    Attributes
+    ----------
+    student : torch.nn.Module
+        The trained student, in eval mode.
+    history : pandas.DataFrame
+    valid_index : np.ndarray
+        The sequences held out for early stopping.
+    config : dict
+    from_cache : bool
+
+    Taught in chapter 7.
+    """
+
+    student: nn.Module
+    history: pd.DataFrame
+    valid_index: np.ndarray
+    config: dict
+    from_cache: bool
+
+
+def distill(
+    teacher: nn.Module,
+    sequences: torch.Tensor,
+    *,
+    student: str = "neural_basis",
+    student_options: dict | None = None,
+    target: int = 0,
+    valid_fraction: float = 0.1,
+    epochs: int = 30,
+    batch_size: int = 128,
+    lr: float = 5e-3,
+    patience: int = 4,
+    seed: int = 0,
+    teacher_key: str | None = None,
+    progress: bool = True,
+) -> Distilled:
+    """Fit a student to the teacher's outputs on sequences the caller chooses.
+
+    The student is trained by mean squared error on the teacher's ``target`` output
+    (a logit) for ``sequences``; a random ``valid_fraction`` of them is held out for
+    early stopping. Students are cached like every trained model: the key holds a hash
+    of the teacher's weights and of the sequences.
+
+    Parameters
+    ----------
+    teacher : torch.nn.Module
+        Any model ``(N, 4, L)`` -> ``(N, T)``.
+    sequences : torch.Tensor, shape (N, 4, L)
+        Where to query the teacher: reference-like or random sequences give different
+        students (that is the point of chapter 7).
+    student : {"additive", "pairwise", "neural_basis"}
+        See :func:`build_student`.
+    student_options : dict, optional
+        Keyword arguments of the student's constructor.
+    target : int
+        The teacher's output to distil.
+    valid_fraction : float
+    epochs, batch_size, lr, patience : number
+        Passed to :func:`genotutor.training.fit`.
+    seed : int
+        Seeds the split, the student's initial weights and training.
+    teacher_key : str, optional
+        Cache key of the teacher; by default a hash of its class and weights (give one
+        for a teacher without weights, such as :class:`genotutor.splicing.TruthModel`).
+    progress : bool
+
+    Returns
+    -------
+    Distilled
+
+    Taught in chapter 7.
+    """
+    check_model(teacher, "teacher")
+    check_tensor(sequences, "sequences")
+    check_choice(student, "student", STUDENTS)
+    options = dict(student_options or {})
+    if not 0 < valid_fraction < 1:
+        raise ValueError(f"valid_fraction must be in (0, 1); found {valid_fraction}")
+    n = len(sequences)
+    n_valid = int(round(valid_fraction * n))
+    if n_valid < 1 or n - n_valid < 1:
+        raise ValueError(f"sequences has {n} rows; too few to hold out {valid_fraction:.0%}")
+    y = predict(teacher, sequences)
+    if not 0 <= target < y.shape[1]:
+        raise ValueError(f"target must be in [0, {y.shape[1] - 1}]; found {target}")
+    y = y[:, target : target + 1]
+    order = np.random.default_rng(seed).permutation(n)
+    valid_index, train_index = np.sort(order[:n_valid]), np.sort(order[n_valid:])
+    config = {
+        "name": f"student-{student}",
+        "teacher": teacher_key or model_digest(teacher),
+        "data": _digest(sequences),
+        "target": target,
+        "student": student,
+        "options": options,
+        "seed": seed,
+        "fit": {
+            "valid_fraction": valid_fraction,
+            "epochs": epochs,
+            "batch_size": batch_size,
+            "lr": lr,
+            "patience": patience,
+        },
+    }
+
+    def train(model: nn.Module) -> pd.DataFrame:
+        train_index_t, valid_index_t = torch.as_tensor(train_index), torch.as_tensor(valid_index)
+        result = fit(
+            model,
+            (sequences[train_index_t], y[train_index_t]),
+            (sequences[valid_index_t], y[valid_index_t]),
+            epochs=check_positive_int(epochs, "epochs"),
+            batch_size=batch_size,
+            lr=lr,
+            patience=patience,
+            loss="mse",
+            seed=seed,
+            progress=progress,
+        )
+        return result.history
+
+    trained = train_or_load(
+        config, lambda: build_student(student, sequences.shape[-1], **options), train
+    )
+    return Distilled(trained.model, trained.history, valid_index, config, trained.from_cache)
+
+
+# --------------------------------------------------------------------------- agreement
+def _as_vector(values: object, name: str) -> np.ndarray:
+    if isinstance(values, torch.Tensor):
+        values = values.detach().cpu().numpy()
+    array = np.asarray(values, dtype=np.float64)
+    if array.ndim == 2 and array.shape[1] == 1:
+        array = array[:, 0]
+    if array.ndim != 1 or len(array) < 3:
+        raise ValueError(f"{name} must have shape (N,) with N >= 3; found shape {array.shape}")
+    if not np.isfinite(array).all():
+        raise ValueError(f"{name} contains NaN or infinite values; expected finite numbers")
+    return array
+
+
+def agreement(prediction: object, reference: object) -> dict[str, float]:
+    """Pearson r, Spearman rho and R^2 (``1 - SS_res / SS_tot``) of ``prediction``
+    against ``reference``; both of shape (N,).
+
+    R^2 compares the values as they are; Pearson and Spearman forgive a linear or a
+    monotone rescaling. Taught in chapter 7.
+    """
+    p, r = _as_vector(prediction, "prediction"), _as_vector(reference, "reference")
+    if len(p) != len(r):
+        raise ValueError(f"prediction has {len(p)} values, reference {len(r)}; expected equal")
+    if p.std() == 0 or r.std() == 0:
+        raise ValueError("prediction and reference must both vary; one of them is constant")
+    ranks = [pd.Series(v).rank().to_numpy() for v in (p, r)]
+    return {
+        "pearson": float(np.corrcoef(p, r)[0, 1]),
+        "spearman": float(np.corrcoef(*ranks)[0, 1]),
+        "r2": float(1 - ((r - p) ** 2).sum() / ((r - r.mean()) ** 2).sum()),
+    }
+
+
+def fidelity(
+    student: nn.Module, teacher: nn.Module, x: torch.Tensor, *, target: int = 0
+) -> dict[str, float]:
+    """How well a student reproduces its teacher on (held-out) sequences ``x``.
+
+    Returns :func:`agreement` of the student's output with the teacher's ``target``
+    output, plus ``n``. Taught in chapter 7.
+    """
+    check_model(student, "student")
+    check_model(teacher, "teacher")
+    check_tensor(x, "x")
+    teacher_out = predict(teacher, x)
+    if not 0 <= target < teacher_out.shape[1]:
+        raise ValueError(f"target must be in [0, {teacher_out.shape[1] - 1}]; found {target}")
+    result = agreement(predict(student, x)[:, 0], teacher_out[:, target])
+    return {**result, "n": len(x)}
+
+
+def blind_spot_table(
+    models: dict[str, nn.Module],
+    sets: dict[str, tuple[torch.Tensor, object]],
+    *,
+    metric: str = "pearson",
+) -> pd.DataFrame:
+    """Each model's agreement with the truth (or measurements) on each set of sequences.
+
+    Parameters
+    ----------
+    models : dict of str to torch.nn.Module
+    sets : dict of str to (x, y)
+        ``x`` of shape (N, 4, L), ``y`` of shape (N,): the true or measured values.
+    metric : {"pearson", "spearman", "r2"}
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per model, one column per set.
+
+    Taught in chapter 7.
+    """
+    check_choice(metric, "metric", METRICS)
+    if not isinstance(models, dict) or not models:
+        raise TypeError(f"models must be a non-empty dict of name -> model; found {models!r}"[:200])
+    if not isinstance(sets, dict) or not sets:
+        raise TypeError(f"sets must be a non-empty dict of name -> (x, y); found {sets!r}"[:200])
+    table = {}
+    for set_name, pair in sets.items():
+        if not isinstance(pair, (tuple, list)) or len(pair) != 2:
+            raise TypeError(f"sets[{set_name!r}] must be a pair (x, y)")
+        x, y = pair
+        check_tensor(x, f"sets[{set_name!r}][0]")
+        table[set_name] = {
+            name: agreement(predict(check_model(model, name), x)[:, 0], y)[metric]
+            for name, model in models.items()
+        }
+    return pd.DataFrame(table)
