@@ -12,11 +12,14 @@ chapter as a notebook for them to compute. One module per chapter's explorer.
 """
 
 from genotutor.widgets._base import display_message, render_into
+from genotutor.widgets.attribution import AttributionExplorer, attribution_explorer
 from genotutor.widgets.mutation import MutationExplorer, mutation_explorer
 from genotutor.widgets.priors import PriorExplorer, prior_explorer
 from genotutor.widgets.surrogate import SurrogateExplorer, surrogate_explorer
 
 __all__ = [
+    "AttributionExplorer",
+    "attribution_explorer",
     "MutationExplorer",
     "PriorExplorer",
     "SurrogateExplorer",
