@@ -1,0 +1,152 @@
+"""Distillation, fidelity, confounder probes and the blind-spot table."""
+
+from __future__ import annotations
+
+import matplotlib.pyplot as plt
+import pandas as pd
+import pytest
+import torch
+from torch import nn
+
+from genotutor.distill import (
+    AdditiveStudent,
+    NeuralBasisStudent,
+    agreement,
+    blind_spot_table,
+    confounder_effect,
+    confounder_table,
+    distill,
+    fidelity,
+    filter_report,
+    plot_student,
+)
+from genotutor.sequences import random_sequences
+from genotutor.splicing import Layout, TruthModel, count_feature, reporter_sequences
+
+LAYOUT = Layout()
+REGION = {"region": LAYOUT.body, "frame": LAYOUT.exon_start}
+
+
+@pytest.fixture(autouse=True)
+def one_thread():
+    """Small models train faster on one thread (and far faster on a busy machine)."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+def _additive_teacher(length: int, seed: int = 0) -> AdditiveStudent:
+    torch.manual_seed(seed)
+    teacher = AdditiveStudent(length)
+    with torch.no_grad():
+        teacher.theta.normal_()
+        teacher.bias.fill_(0.5)
+    return teacher.eval()
+
+
+class CpGCounter(nn.Module):
+    """A model that adds ``weight`` per CpG in the exon body."""
+
+    def __init__(self, weight: float = 0.7) -> None:
+        super().__init__()
+        self.weight = weight
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.weight * count_feature(x, "cpg", region=LAYOUT.body)[:, None]
+
+
+def test_additive_student_recovers_an_additive_teacher():
+    teacher = _additive_teacher(20)
+    x = random_sequences(1500, 20, seed=0)
+    result = distill(teacher, x, student="additive", epochs=60, lr=2e-2, patience=8, progress=False)
+    held_out = random_sequences(500, 20, seed=1)
+    score = fidelity(result.student, teacher, held_out)
+    assert score["pearson"] >= 0.99 and score["r2"] >= 0.97
+    again = distill(teacher, x, student="additive", epochs=60, lr=2e-2, patience=8, progress=False)
+    assert again.from_cache and not result.from_cache
+
+
+def test_students_have_the_documented_shapes():
+    x = random_sequences(5, 30, seed=0)
+    pair = AdditiveStudent(30, max_distance=2)
+    assert pair(x).shape == (5, 1) and len(pair.pairs) == 2
+    student = NeuralBasisStudent(30, n_filters=3, width=4)
+    assert student(x).shape == (5, 1)
+    assert student.contributions(x).shape == (5, 3, 27)
+    assert student.shape_function(0, [0.0, 1.0], [0, 1, 2]).shape == (3, 2)
+    fig = plot_student(student)
+    assert len(fig.axes) == 6
+    plt.close(fig)
+    report = filter_report(student, x, pd.DataFrame({"gc": x[:, 1:3].sum(dim=(1, 2)).numpy()}))
+    assert list(report.columns) == ["consensus", "sd", "gc"] and len(report) == 3
+
+
+def test_pairwise_student_fits_a_pairwise_teacher_better_than_additive():
+    teacher = AdditiveStudent(12, max_distance=1)
+    with torch.no_grad():
+        teacher.pairs[0].normal_(std=1.0)
+    x, held_out = random_sequences(1500, 12, seed=2), random_sequences(400, 12, seed=3)
+    options = {"epochs": 40, "lr": 2e-2, "patience": 6, "progress": False}
+    additive = distill(teacher, x, student="additive", **options).student
+    pairwise = distill(teacher, x, student="pairwise", **options).student
+    assert fidelity(pairwise, teacher, held_out)["pearson"] > 0.95
+    assert fidelity(pairwise, teacher, held_out)["r2"] > fidelity(additive, teacher, held_out)["r2"]
+
+
+def test_probe_reports_zero_for_a_model_that_ignores_the_feature():
+    x = reporter_sequences(150, seed=1)
+    blind = AdditiveStudent(LAYOUT.length)
+    with torch.no_grad():  # weights only outside the edited exon body
+        blind.theta[:, : LAYOUT.exon_start].normal_()
+        blind.theta[:, LAYOUT.exon_stop - 3 :].normal_()
+    for feature in ("cpg", "stop"):
+        table = confounder_effect(blind, x, feature=feature, **REGION)
+        assert (table["n"] > 0).all()
+        assert table["effect"].abs().max() < 1e-5
+    truth = TruthModel()
+    table = confounder_effect(truth, x, feature="cpg", truth=truth, **REGION)
+    assert table["effect"].abs().max() < 1e-5 and table["truth_effect"].abs().max() < 1e-5
+
+
+def test_probe_measures_a_model_that_uses_the_feature():
+    x = reporter_sequences(150, seed=2)
+    table = confounder_effect(CpGCounter(0.7), x, feature="cpg", n_sites=2, **REGION)
+    added = table.loc["add"]
+    expected = 0.7 * (added["features_after"] - added["features_before"])
+    assert added["effect"] == pytest.approx(expected, rel=1e-4)
+    assert table.loc["remove", "effect"] < 0 and table.loc["remove", "features_after"] == 0
+    both = confounder_table({"counter": CpGCounter(), "truth": TruthModel()}, x, **REGION)
+    assert list(both.columns) == ["counter", "truth"] and both.shape == (4, 2)
+
+
+def test_agreement_and_blind_spot_table():
+    x = reporter_sequences(60, seed=0)
+    truth = TruthModel()
+    y = truth(x)[:, 0]
+    table = blind_spot_table({"truth": truth}, {"random": (x, y)}, metric="r2")
+    assert table.loc["truth", "random"] == pytest.approx(1.0)
+    scores = agreement(2 * y + 1, y)
+    assert scores["pearson"] == pytest.approx(1.0) and scores["spearman"] == pytest.approx(1.0)
+    assert scores["r2"] < 1
+
+
+@pytest.mark.parametrize(
+    ("call", "message"),
+    [
+        (lambda: distill("model", random_sequences(20, 10)), "teacher must be"),
+        (
+            lambda: distill(_additive_teacher(10), random_sequences(20, 10), student="tree"),
+            "student",
+        ),
+        (lambda: distill(_additive_teacher(10), torch.zeros(20, 10)), "sequences must have"),
+        (lambda: agreement([1.0, 2.0, 3.0], [1.0, 2.0, 3.0, 4.0]), "expected equal"),
+        (lambda: agreement([1.0, float("nan"), 3.0], [1.0, 2.0, 3.0]), "NaN"),
+        (lambda: confounder_effect(TruthModel(), reporter_sequences(3), feature="gc"), "feature"),
+        (lambda: blind_spot_table({}, {}), "models must be"),
+        (lambda: plot_student(AdditiveStudent(5)), "NeuralBasisStudent"),
+    ],
+)
+def test_bad_inputs_raise_clear_errors(call, message):
+    with pytest.raises((ValueError, TypeError), match=message):
+        call()
