@@ -76,6 +76,49 @@ class PriorExperiment:
         table = self.runs.groupby(keys)[metrics].mean()
         return table.join(self.stability.groupby(keys)[["cosine", "jaccard"]].mean())
 
+    def verdict(self, train_size: int, *, auroc_tolerance: float = 0.02) -> str:
+        """A sentence saying which parts of the paper's claim hold at ``train_size``.
+
+        The paper's direction: with the prior, higher seed-to-seed cosine and Jaccard,
+        higher attribution AUROC, less spectral mass above the cutoff, and a held-out
+        AUROC no more than ``auroc_tolerance`` lower. Computed from :meth:`summary`.
+
+        Taught in chapter 5.
+        """
+        summary = self.summary()
+        if (train_size, False) not in summary.index or (train_size, True) not in summary.index:
+            sizes = sorted(set(summary.index.get_level_values("train_size")))
+            raise ValueError(f"train_size must be one of {sizes}; found {train_size!r}")
+        without, with_prior = summary.loc[(train_size, False)], summary.loc[(train_size, True)]
+        delta = with_prior - without
+        checks = {
+            "stability (cosine) up": delta["cosine"] > 0,
+            "stability (Jaccard) up": delta["jaccard"] > 0,
+            "attribution AUROC up": delta["attribution_auroc"] > 0,
+            "mass above the cutoff down": delta["high_freq_mass"] < 0,
+            f"held-out AUROC within {auroc_tolerance} or better": (
+                delta["test_auroc"] >= -auroc_tolerance
+            ),
+        }
+        numbers = ", ".join(
+            f"{label} {without[column]:.3f} -> {with_prior[column]:.3f}"
+            for column, label in (
+                ("cosine", "cosine"),
+                ("jaccard", "Jaccard"),
+                ("attribution_auroc", "attribution AUROC"),
+                ("high_freq_mass", "mass above K"),
+                ("test_auroc", "held-out AUROC"),
+            )
+        )
+        held = [name for name, ok in checks.items() if ok]
+        failed = [name for name, ok in checks.items() if not ok]
+        if not failed:
+            return f"{train_size} training sequences: {numbers}. The paper's direction holds."
+        return (
+            f"{train_size} training sequences: {numbers}. Holds: {', '.join(held) or 'nothing'}; "
+            f"does not hold: {', '.join(failed)}."
+        )
+
 
 def _build(config: dict) -> nn.Module:
     from genotutor.models import DeepBind

@@ -261,6 +261,11 @@ def test_training_with_the_prior_lowers_high_frequency_mass():
         "cosine",
         "jaccard",
     ]
+    text = experiment.verdict(600)
+    assert text.startswith("600 training sequences: cosine")
+    assert ("holds." in text) != ("does not hold" in text)
+    with pytest.raises(ValueError, match=r"train_size must be one of \[600\]"):
+        experiment.verdict(123)
     # a second call reads everything back from the cache and gives the same numbers
     again = prior_experiment(weight=0.1, **options)
     pd.testing.assert_frame_equal(again.runs, experiment.runs)
