@@ -186,10 +186,13 @@ def match_filters(
     Taught in chapter 3.
     """
     if not isinstance(pwms, FilterPWMs):
-        raise TypeError(f"pwms must be a FilterPWMs (from filters_to_pwms); found {type(pwms).__name__}")
+        raise TypeError(
+            f"pwms must be a FilterPWMs (from filters_to_pwms); found {type(pwms).__name__}"
+        )
     min_sites = check_positive_int(min_sites, "min_sites", minimum=0)
     trimmed = {
-        i: p for i, p in pwms.trimmed(min_information=min_information).items()
+        i: p
+        for i, p in pwms.trimmed(min_information=min_information).items()
         if pwms.n_sites[i] >= min_sites
     }
     if not trimmed:
@@ -268,4 +271,3 @@ def rescale_filter(model: nn.Module, index: int, factor: float) -> nn.Module:
             conv_copy.bias[index] *= factor
         following.weight[:, index] /= factor
     return clone
-

@@ -77,14 +77,16 @@ def extract_seqlets(
         raise ValueError(f"quantile must be in (0, 1); found {quantile}")
     length = x.shape[-1]
     if length < width + 2 * flank:
-        raise ValueError(f"sequences of length {length} are shorter than a seqlet ({width + 2 * flank})")
+        raise ValueError(
+            f"sequences of length {length} are shorter than a seqlet ({width + 2 * flank})"
+        )
     track = (scores * x).sum(dim=1, keepdim=True).double()  # (N, 1, L)
     sums = torch.nn.functional.conv1d(track, torch.ones(1, 1, width, dtype=track.dtype))[:, 0]
     cutoff = float(torch.quantile(sums.flatten(), quantile))
     rows = []
     for i, row in enumerate(sums.numpy()):
         row = row.copy()
-        row[: flank] = -np.inf  # a seqlet with its flanks must fit in the sequence
+        row[:flank] = -np.inf  # a seqlet with its flanks must fit in the sequence
         row[length - width - flank + 1 :] = -np.inf
         for _ in range(max_per_sequence):
             best = int(np.argmax(row))
@@ -121,7 +123,9 @@ class SeqletClusters:
 
     def match(self, *, database: dict | None = None, min_information: float = 0.3) -> pd.DataFrame:
         """Best JASPAR match of each cluster's PPM (trimmed), with the cluster's size."""
-        trimmed = {c: trim_motif(p, min_information=min_information) for c, p in enumerate(self.ppms)}
+        trimmed = {
+            c: trim_motif(p, min_information=min_information) for c, p in enumerate(self.ppms)
+        }
         table = best_matches(trimmed, database=database)
         return self.sizes().to_frame().join(table).rename_axis("cluster")
 
@@ -129,9 +133,9 @@ class SeqletClusters:
 def _windows(padded: torch.Tensor, seqlets: pd.DataFrame, shift: int, span: int) -> torch.Tensor:
     """Windows ``[start + s, start + s + span)`` for every seqlet and shift s, (K, S, 4, span)."""
     offsets = torch.arange(-shift, shift + 1)
-    starts = torch.as_tensor(seqlets["start"].to_numpy()) + shift  # into the padded tensor
+    starts = torch.as_tensor(seqlets["start"].to_numpy().copy()) + shift  # into the padded tensor
     index = starts[:, None, None] + offsets[None, :, None] + torch.arange(span)[None, None, :]
-    rows = torch.as_tensor(seqlets["sequence"].to_numpy())
+    rows = torch.as_tensor(seqlets["sequence"].to_numpy().copy())
     picked = padded[rows[:, None, None], :, index]  # (K, S, span, 4)
     return picked.permute(0, 1, 3, 2)
 
@@ -178,10 +182,14 @@ def cluster_seqlets(
         raise ValueError(f"min_similarity must be in (-1, 1]; found {min_similarity}")
     needed = {"sequence", "start", "end"}
     if not isinstance(seqlets, pd.DataFrame) or not needed <= set(seqlets.columns):
-        raise ValueError(f"seqlets must be a DataFrame with columns {sorted(needed)} (extract_seqlets)")
+        raise ValueError(
+            f"seqlets must be a DataFrame with columns {sorted(needed)} (extract_seqlets)"
+        )
     spans = (seqlets["end"] - seqlets["start"]).unique()
     if len(seqlets) == 0 or len(spans) != 1:
-        raise ValueError(f"seqlets must be non-empty and of one width; found widths {sorted(spans)}")
+        raise ValueError(
+            f"seqlets must be non-empty and of one width; found widths {sorted(spans)}"
+        )
     span = int(spans[0])
     observed = (scores * x).double()
     pad = (max_shift, max_shift)
@@ -194,12 +202,14 @@ def cluster_seqlets(
     sums: list[torch.Tensor] = []
     counts: list[torch.Tensor] = []
     rows = []
+    seqlet_rows, seqlet_starts = seqlets["sequence"].to_numpy(), seqlets["start"].to_numpy()
     for k in range(len(seqlets)):
         best_c, best_sim, best_s, best_strand = -1, -np.inf, centre, 0
         if sums:
             profiles = torch.stack(sums)  # (C, 4, span)
             unit = profiles / profiles.flatten(1).norm(dim=-1).clamp_min(1e-12)[:, None, None]
-            sim = torch.einsum("cbw,sobw->cso", unit, candidates[k]) / norms[k][None]
+            flat_candidates = candidates[k].reshape(-1, unit[0].numel())  # (S * 2, 4 * span)
+            sim = (unit.flatten(1) @ flat_candidates.T).reshape(len(sums), -1, 2) / norms[k][None]
             flat = int(sim.argmax())
             best_c, rest = divmod(flat, sim.shape[1] * 2)
             best_s, best_strand = divmod(rest, 2)
@@ -212,8 +222,8 @@ def cluster_seqlets(
             sums.append(candidates[k, centre, 0].clone())
             counts.append(candidate_bases[k, centre, 0].clone())
             cluster, similarity, best_s, best_strand = len(sums) - 1, 1.0, centre, 0
-        start = int(seqlets["start"].iloc[k]) + best_s - max_shift
-        rows.append((int(seqlets["sequence"].iloc[k]), start, "+-"[best_strand], similarity, cluster))
+        start = int(seqlet_starts[k]) + best_s - max_shift
+        rows.append((int(seqlet_rows[k]), start, "+-"[best_strand], similarity, cluster))
     members = pd.DataFrame(rows, columns=["sequence", "start", "strand", "similarity", "cluster"])
     size = members["cluster"].value_counts()
     keep = [c for c in size.index if size[c] >= min_size]  # largest first
