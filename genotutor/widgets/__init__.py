@@ -16,6 +16,7 @@ from genotutor.widgets.attribution import AttributionExplorer, attribution_explo
 from genotutor.widgets.mutation import MutationExplorer, mutation_explorer
 from genotutor.widgets.priors import PriorExplorer, prior_explorer
 from genotutor.widgets.surrogate import SurrogateExplorer, surrogate_explorer
+from genotutor.widgets.splicing import SplicingExplorer, splicing_explorer
 
 __all__ = [
     "AttributionExplorer",
@@ -27,5 +28,7 @@ __all__ = [
     "mutation_explorer",
     "prior_explorer",
     "render_into",
+    "SplicingExplorer",
+    "splicing_explorer",
     "surrogate_explorer",
 ]
