@@ -18,6 +18,7 @@ import torch
 from genotutor.sequences import one_hot, random_sequences
 from genotutor.splicing import spliceai as sai
 from genotutor.splicing import spliceai_weights as saw
+from genotutor.splicing.spliceai_context import ContextSpliceAI
 
 FIXTURE = Path(__file__).parent / "fixtures" / "spliceai_keras_outputs.npz"
 HAS_SPLICEAI = (
@@ -125,6 +126,58 @@ def test_predict_sites_equals_full_prediction():
     assert model.training  # the mode is restored
     with pytest.raises(ValueError, match=r"positions .* found \[2\]"):
         sai.predict_sites(model, x, [2, flank], progress=False)
+
+
+def _small_model(seed: int) -> sai.SpliceAI:
+    """A SpliceAI-shaped network with a short context and non-trivial batch norm."""
+    torch.manual_seed(seed)
+    kwargs = {"channels": 8, "kernel_sizes": (3, 5, 3, 5, 3), "dilations": (1, 2, 4, 8, 3)}
+    model = sai.SpliceAI(**kwargs, skip_every=2)
+    for module in model.modules():
+        if isinstance(module, torch.nn.BatchNorm1d):
+            module.running_mean.uniform_(-1, 1)
+            module.running_var.uniform_(0.5, 2)
+    return model.eval()
+
+
+@pytest.mark.parametrize(
+    ("region", "positions"),
+    [
+        ((156, 196), [156, 195]),  # an exon's first and last base
+        ((156, 196), [66, 346]),  # outputs the insert barely reaches
+        ((106, 146), [56, 61]),  # the insert partly outside the needed window
+        ((16, 56), [59]),  # the insert starts in the left context
+    ],
+)
+def test_context_spliceai_equals_full_computation(region, positions):
+    members = [_small_model(4), _small_model(5)]
+    ensemble = sai.SpliceAIEnsemble(members)
+    flank = members[0].context // 2
+    context = random_sequences(1, members[0].context + 300, seed=0)[0]
+    inserts = random_sequences(6, region[1] - region[0], seed=1)
+    full = context.repeat(6, 1, 1)
+    full[:, :, region[0] : region[1]] = inserts
+    with torch.inference_mode():
+        expected = ensemble(full)[..., [p - flank for p in positions]]
+        got = ContextSpliceAI(ensemble, context, region, positions)(inserts)
+    assert got.shape == (6, 3, len(positions))
+    torch.testing.assert_close(got, expected, rtol=0, atol=1e-6)
+
+
+def test_context_spliceai_rejects_bad_input():
+    model = _small_model(6)
+    context = random_sequences(1, model.context + 300, seed=0)[0]
+    with pytest.raises(ValueError, match="region"):
+        ContextSpliceAI(model, context, (50, 10), [100])
+    with pytest.raises(ValueError, match="positions"):
+        ContextSpliceAI(model, context, (100, 140), [3])
+    with pytest.raises(TypeError, match="model must be a SpliceAI"):
+        ContextSpliceAI(torch.nn.Linear(2, 2), context, (100, 140), [100])
+    scorer = ContextSpliceAI(model, context, (100, 140), [100])
+    with pytest.raises(ValueError, match="x must have length 40"):
+        scorer(random_sequences(2, 41, seed=0))
+    with pytest.raises(ValueError, match="outside the window"):
+        ContextSpliceAI(model, context, (300, 340), [100])(random_sequences(2, 40, seed=0))
 
 
 def test_ensemble_averages_probabilities():

@@ -16,6 +16,7 @@ from genotutor.splicing.simulator import (  # noqa: F401
     simulate_splicing,
 )
 from genotutor.splicing.spliceai import SpliceAI, SpliceAIEnsemble, predict_sites  # noqa: F401
+from genotutor.splicing.spliceai_context import ContextSpliceAI  # noqa: F401
 from genotutor.splicing.spliceai_weights import load_spliceai  # noqa: F401
 from genotutor.splicing.teachers import (  # noqa: F401
     GenomeTeacher,
