@@ -26,6 +26,12 @@ $(VENV)/.installed-%: pyproject.toml $(VENV)/.torch
 	$(BIN)/pip install --quiet -e ".[$*]"
 	touch $@
 
+# SpliceAI's trained weights (CC BY-NC 4.0), read with h5py by genotutor.splicing. The
+# package is installed without its dependencies: they would pull in TensorFlow.
+$(VENV)/.spliceai: | $(BIN)/python
+	$(BIN)/pip install --quiet h5py && $(BIN)/pip install --quiet --no-deps spliceai
+	touch $@
+
 # ipywidgets' and MathJax's JavaScript, served from the built book so that widgets and
 # math render offline. Needs npm; without it the book falls back to the CDN.
 widgets-js:
@@ -40,11 +46,11 @@ widgets-js:
 	  fi; \
 	else echo "npm not found: widgets and math will load from the CDN"; fi
 
-book: $(VENV)/.installed-test,book,bench widgets-js
+book: $(VENV)/.installed-test,book,bench $(VENV)/.spliceai widgets-js
 	$(BIN)/jupyter-book build book -W --keep-going
 	$(BIN)/python benchmarks/book_timing.py book/_build
 
-test: $(VENV)/.installed-test,book,bench
+test: $(VENV)/.installed-test,book,bench $(VENV)/.spliceai
 	$(BIN)/python -m pytest -q
 
 lint: $(VENV)/.installed-dev
@@ -54,5 +60,5 @@ clean-book:
 	rm -rf book/_build
 
 # Open every built chapter in headless Chromium, offline (after `make book`).
-browser-test: $(VENV)/.installed-test,book,bench
+browser-test: $(VENV)/.installed-test,book,bench $(VENV)/.spliceai
 	$(BIN)/python -m pytest -q -m browser tests/test_browser.py
