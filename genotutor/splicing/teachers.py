@@ -23,15 +23,9 @@ from torch import nn
 from genotutor.cache import train_or_load
 from genotutor.models import Basset
 from genotutor.sequences import ALPHABET, check_choice, check_positive_int
+from genotutor.splicing.code import Layout, _genome_codes, _genome_table
 from genotutor.splicing.features import from_codes
-from genotutor.splicing.simulator import (
-    KINDS,
-    Layout,
-    SplicingSet,
-    _genome_codes,
-    _genome_table,
-    simulate_splicing,
-)
+from genotutor.splicing.simulator import KINDS, SplicingSet, simulate_splicing
 from genotutor.training import fit
 
 
