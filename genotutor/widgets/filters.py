@@ -9,7 +9,7 @@ import torch
 from torch import nn
 
 from genotutor.interpret import filter_activations, filters_to_pwms
-from genotutor.motifs import get_motif, motif_similarity, trim_motif
+from genotutor.motifs import get_motif, jaspar_motifs, motif_similarity, trim_motif
 from genotutor.plotting import logo, shade_truth
 from genotutor.sequences import check_model, check_one_hot
 from genotutor.widgets._base import render_into
@@ -70,17 +70,13 @@ class FilterExplorer(widgets.VBox):
         index = self.filter.value
         if not 0 <= index < len(self.pwms):
             raise ValueError(f"filter must be in [0, {len(self.pwms) - 1}]; found {index}")
-        from genotutor.motifs import jaspar_motifs
-
         query = trim_motif(self.pwms.probs[index])
-        scored = {
-            name: motif_similarity(query, motif) for name, motif in jaspar_motifs().items()
-        }
+        scored = {name: motif_similarity(query, motif) for name, motif in jaspar_motifs().items()}
         name = max(scored, key=lambda key: scored[key].score)
         best = scored[name]
         return name, best.score, best.strand, best.offset
 
-    def _draw(self) -> None:
+    def _draw(self) -> plt.Figure:
         name, score, strand, offset = self.best_match()
         index, row = self.filter.value, self.sequence.value
         if not 0 <= row < len(self.x):
@@ -89,18 +85,24 @@ class FilterExplorer(widgets.VBox):
             f"filter {index}: {int(self.pwms.n_sites[index])} sites, best match <b>{name}</b> "
             f"(score {score:.2f}, strand {strand}, offset {offset})"
         )
-        fig, axes = plt.subplots(1, 2, figsize=(10, 1.8), width_ratios=[1, 1])
-        logo(self.pwms.probs[index], ax=axes[0], information=True, title=f"filter {index}")
+        fig = plt.figure(figsize=(10, 3.8))
+        grid = fig.add_gridspec(2, 2, height_ratios=[1, 1])
+        pwm_ax, match_ax, track_ax = (
+            fig.add_subplot(grid[0, 0]),
+            fig.add_subplot(grid[0, 1]),
+            fig.add_subplot(grid[1, :]),
+        )
+        logo(self.pwms.probs[index], ax=pwm_ax, information=True, title=f"filter {index}")
         motif = get_motif(name)
         probs = motif.probs if strand == "+" else motif.probs[::-1, ::-1]
-        logo(probs, ax=axes[1], information=True, title=f"{name} ({strand} strand)")
-        fig2, ax = plt.subplots(figsize=(10, 1.8))
-        track = self.activations[row, index].numpy()
-        ax.plot(track, linewidth=0.9)
+        logo(probs, ax=match_ax, information=True, title=f"{name} ({strand} strand)")
+        track_ax.plot(self.activations[row, index].numpy(), linewidth=0.9)
         if self.truth is not None:
-            shade_truth(ax, self.truth[row])
-        ax.set_title(f"filter {index} along sequence {row}", fontsize=9, loc="left")
-        ax.set_xlabel("position")
+            shade_truth(track_ax, self.truth[row])
+        track_ax.set_title(f"filter {index} along sequence {row}", fontsize=9, loc="left")
+        track_ax.set_xlabel("position (window centre)")
+        fig.tight_layout()
+        return fig
 
     def _update(self, change: dict | None = None) -> None:
         if not render_into(self.output, self._draw):
