@@ -327,3 +327,16 @@ def test_filter_explorer_shows_a_message_for_a_bad_value():
     text = str(explorer.output.outputs)
     assert "Cannot show this" in text and "sequence must be in" in text
     assert explorer.summary.value == ""
+
+
+def test_ablated_filters_are_silent(one_hot_batch):
+    torch.manual_seed(0)
+    model = DeepBind(n_filters=6, filter_width=7).eval()
+    ablated = interpret.ablate_filters(model, [1, 4])
+    scores = interpret.filter_activations(ablated, one_hot_batch)
+    assert (scores[:, [1, 4]] == 0).all()
+    torch.testing.assert_close(
+        scores[:, 0], interpret.filter_activations(model, one_hot_batch)[:, 0]
+    )
+    with pytest.raises(ValueError, match="indices must be in"):
+        interpret.ablate_filters(model, [6])

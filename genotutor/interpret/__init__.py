@@ -7,6 +7,7 @@ cannot tell you").
 
 from genotutor.interpret.filters import (
     FilterPWMs,
+    ablate_filters,
     filter_activations,
     filters_to_pwms,
     match_filters,
@@ -18,6 +19,7 @@ from genotutor.interpret.tasks import confounded_task_model, cooperative_task_mo
 
 __all__ = [
     "FilterPWMs",
+    "ablate_filters",
     "GlobalImportance",
     "SeqletClusters",
     "cluster_seqlets",

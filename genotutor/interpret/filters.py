@@ -271,3 +271,22 @@ def rescale_filter(model: nn.Module, index: int, factor: float) -> nn.Module:
             conv_copy.bias[index] *= factor
         following.weight[:, index] /= factor
     return clone
+
+
+def ablate_filters(model: nn.Module, indices: list[int]) -> nn.Module:
+    """A copy of ``model`` with the given first-layer filters switched off (weights and bias 0).
+
+    With a ReLU after the convolution a zeroed filter outputs 0 everywhere, as if it never
+    fired. Taught in chapter 4 (a motif spread over several filters).
+    """
+    conv = _first_conv(check_model(model))
+    indices = [int(i) for i in indices]
+    bad = [i for i in indices if not 0 <= i < conv.out_channels]
+    if bad:
+        raise ValueError(f"indices must be in [0, {conv.out_channels - 1}]; found {bad}")
+    clone = copy.deepcopy(model)
+    with torch.no_grad():
+        _first_conv(clone).weight[indices] = 0.0
+        if _first_conv(clone).bias is not None:
+            _first_conv(clone).bias[indices] = 0.0
+    return clone

@@ -94,7 +94,7 @@ def cooperative_task_model(
 
 def confounded_task_model(
     *,
-    n: int = 6000,
+    n: int = 4000,
     length: int = 200,
     confounder: str = "NRF1",
     rate_positive: float = 0.9,
