@@ -256,7 +256,8 @@ def high_frequency_mass(
     Returns
     -------
     torch.Tensor, shape (N,)
-        Values in [0, 1] (0 for an all-zero row).
+        Values in [0, 1]; 0 for a row without non-constant part (all zero or constant,
+        up to rounding: non-DC magnitudes below ``1e-9`` of the total).
 
     Taught in chapter 5.
     """
@@ -264,8 +265,9 @@ def high_frequency_mass(
     freq_limit = _check_limit(freq_limit, track.shape[-1])
     mags = spectrum(track, smooth_sigma=smooth_sigma)
     total = mags.sum(dim=-1)
+    varies = total > 1e-9  # the magnitudes are fractions of the total, DC included
     above = mags[:, freq_limit:].sum(dim=-1)
-    return torch.where(total > 0, above / torch.where(total > 0, total, 1.0), 0.0)
+    return torch.where(varies, above / torch.where(varies, total, 1.0), 0.0)
 
 
 # --------------------------------------------------------------------------- step 1

@@ -97,6 +97,9 @@ def test_smooth_track_is_near_its_minimum_and_noise_is_penalised():
     assert torch.all(penalty_noise > penalty_bump + 0.3)
     assert priors.high_frequency_mass(bump, freq_limit=freq_limit).item() < 0.01
     assert torch.all(priors.high_frequency_mass(noise, freq_limit=freq_limit) > 0.5)
+    constant = torch.full((2, length), 3.0, dtype=torch.float64)
+    constant[1] = 0.0
+    assert priors.high_frequency_mass(constant, freq_limit=freq_limit).tolist() == [0.0, 0.0]
 
 
 class Linear(nn.Module):
