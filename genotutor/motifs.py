@@ -85,10 +85,17 @@ def jaspar_motifs() -> dict[str, Motif]:
 
     Taught in chapter 1.
     """
+    return dict(_jaspar_motifs())
+
+
+@lru_cache(maxsize=1)
+def _jaspar_motifs() -> dict[str, Motif]:
     motifs = {}
     for (matrix_id, name), rows in _jaspar_table().groupby(["matrix_id", "name"], sort=False):
         counts = rows.sort_values("position")[list(ALPHABET)].to_numpy().T
-        motifs[name] = Motif(name=name, matrix_id=matrix_id, probs=counts_to_probs(counts))
+        probs = counts_to_probs(counts)
+        probs.flags.writeable = False  # shared between calls: read-only
+        motifs[name] = Motif(name=name, matrix_id=matrix_id, probs=probs)
     return motifs
 
 

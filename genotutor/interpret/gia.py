@@ -188,6 +188,7 @@ def spacing_curve(
 
     Taught in chapter 3.
     """
+    check_model(model)
     spacings = [check_positive_int(s, "spacings", minimum=0) for s in spacings]
     if not spacings:
         raise ValueError("spacings is empty; expected at least one gap")
@@ -196,31 +197,29 @@ def spacing_curve(
     length = background.shape[-1]
     if position is None:
         position = max(0, (length - (width_1 + max(spacings) + width_2)) // 2)
-    alone_1 = global_importance(
-        model, background, insert=first, positions=position, strands=strands[0], target=target
-    )
+    before = predict(model, check_one_hot(background, "background"))
+    if not 0 <= target < before.shape[1]:
+        raise ValueError(f"target must be in [0, {before.shape[1] - 1}]; found {target}")
+
+    def effect(planted: torch.Tensor) -> torch.Tensor:
+        return predict(model, planted)[:, target] - before[:, target]
+
+    alone_1 = effect(embed(background, first, position, strands=strands[0])).mean()
     rows = []
     for gap in tqdm(spacings, desc="spacings", disable=not progress, leave=False):
         start_2 = position + width_1 + gap
-        alone_2 = global_importance(
-            model, background, insert=second, positions=start_2, strands=strands[1], target=target
-        )
-        both = global_importance(
-            model,
-            background,
-            insert=[first, second],
-            positions=[position, start_2],
-            strands=list(strands),
-            target=target,
+        alone_2 = effect(embed(background, second, start_2, strands=strands[1]))
+        both = effect(
+            embed(background, [first, second], [position, start_2], strands=list(strands))
         )
         rows.append(
             {
                 "spacing": gap,
-                "first": alone_1.effect,
-                "second": alone_2.effect,
-                "both": both.effect,
-                "cooperativity": both.effect - alone_1.effect - alone_2.effect,
-                "sem_both": both.sem,
+                "first": float(alone_1),
+                "second": float(alone_2.mean()),
+                "both": float(both.mean()),
+                "cooperativity": float(both.mean() - alone_1 - alone_2.mean()),
+                "sem_both": float(both.std() / np.sqrt(len(both))),
             }
         )
     return pd.DataFrame(rows)
