@@ -13,6 +13,7 @@ chapter as a notebook for them to compute. One module per chapter's explorer.
 
 from genotutor.widgets._base import display_message, render_into
 from genotutor.widgets.attribution import AttributionExplorer, attribution_explorer
+from genotutor.widgets.filters import FilterExplorer, filter_explorer
 from genotutor.widgets.mutation import MutationExplorer, mutation_explorer
 from genotutor.widgets.priors import PriorExplorer, prior_explorer
 from genotutor.widgets.surrogate import SurrogateExplorer, surrogate_explorer
@@ -21,6 +22,8 @@ from genotutor.widgets.splicing import SplicingExplorer, splicing_explorer
 __all__ = [
     "AttributionExplorer",
     "attribution_explorer",
+    "FilterExplorer",
+    "filter_explorer",
     "MutationExplorer",
     "PriorExplorer",
     "SurrogateExplorer",
