@@ -56,10 +56,10 @@ def test_crash_mid_write_leaves_no_entry(isolated_cache, monkeypatch):
     def crash(*args, **kwargs):
         raise KeyboardInterrupt("power cut")
 
-    monkeypatch.setattr(cache.torch, "save", crash)
-    with pytest.raises(KeyboardInterrupt):
-        cache.train_or_load({"a": 1}, _build, _trainer([], 1.0))
-    monkeypatch.undo()
+    with monkeypatch.context() as patch:  # undo only this patch, not the cache folder's
+        patch.setattr(cache.torch, "save", crash)
+        with pytest.raises(KeyboardInterrupt):
+            cache.train_or_load({"a": 1}, _build, _trainer([], 1.0))
     assert list(isolated_cache.iterdir()) == []  # no entry, no temporary left behind
     calls = []
     cache.train_or_load({"a": 1}, _build, _trainer(calls, 3.0))
