@@ -38,9 +38,6 @@ __all__ = [
     "single_mutants",
     "variant_effects",
 ]
-from genotutor.surrogate.tasks import CooperativeModel, cooperative_task_model  # noqa: E402
-
-__all__ += ["CooperativeModel", "cooperative_task_model"]
 from genotutor.surrogate.consistency import map_consistency, motif_maps  # noqa: E402
 
 __all__ += ["map_consistency", "motif_maps"]
