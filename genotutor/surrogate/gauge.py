@@ -8,8 +8,9 @@ over the alphabet at each position; the fixed parameters are the ones whose
 ``p``-weighted mean over the characters of any position is zero, for the additive terms
 and for each side of every pairwise term:
 
-- ``"hierarchical"``: ``p`` uniform (1/4), MAVE-NN's ``"uniform"`` gauge; logos are
-  centred at every position.
+- ``"hierarchical"``: ``p`` uniform over the characters seen at each position (1/4
+  where all four occur), MAVE-NN's ``"uniform"`` gauge; logos are centred at every
+  position, and a position that never varies gets all-zero parameters.
 - ``"empirical"``: ``p`` the character frequencies of the library (MAVE-NN's and SQUID's
   default ``"empirical"`` gauge).
 - ``"wildtype"``: ``p`` the one-hot wild type (MAVE-NN's ``"consensus"`` / ``"user"``);
@@ -46,7 +47,8 @@ def gauge_distribution(
     """
     check_choice(gauge, "gauge", GAUGES)
     if gauge == "hierarchical":
-        return np.full((length, 4), 0.25)
+        seen = (np.asarray(frequencies) > 0).astype(np.float64)
+        return seen / seen.sum(axis=1, keepdims=True)
     if gauge == "empirical":
         return np.asarray(frequencies, dtype=np.float64)
     return np.asarray(wild_type, dtype=np.float64)
