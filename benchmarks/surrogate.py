@@ -118,7 +118,7 @@ def main() -> None:
     rows = [ours] + ([] if args.no_squid else run_squid(library, y, window, held))
     table = pd.DataFrame(rows).set_index("method")
     with pd.option_context("display.width", 160, "display.max_columns", 10):
-        print(table.round(3).fillna(""))
+        print(table.round(3).astype(object).where(table.notna(), ""))
     limit = 20.0
     print(
         f"additive-GE fit: {ours['fit s']:.1f} s for {args.n} x {args.width} nt "
