@@ -17,6 +17,8 @@ from genotutor.sequences import check_positive_int
 class AdditiveStudent(nn.Module):
     """``y = b + sum_l theta[l, x_l]`` (+ pairwise terms between nearby positions).
 
+    Input ``(N, 4, L)``, output ``(N, 1)``. Taught in chapter 7.
+
     Parameters
     ----------
     length : int
@@ -25,7 +27,6 @@ class AdditiveStudent(nn.Module):
         0 for a purely additive model; ``d > 0`` adds a pairwise term ``theta[l, a, l', b]``
         for every pair of positions at most ``d`` apart.
 
-    Input ``(N, 4, L)``, output ``(N, 1)``. Taught in chapter 7.
     """
 
     def __init__(self, length: int, *, max_distance: int = 0) -> None:
@@ -64,6 +65,8 @@ def position_encoding(length: int, periods: tuple[float, ...]) -> torch.Tensor:
 class NeuralBasisStudent(nn.Module):
     """A few convolution filters, per-position shape functions, summed; a small output map.
 
+    Input ``(N, 4, L)``, output ``(N, 1)``. Taught in chapter 7.
+
     For filter k at position p with activation ``a = ELU(conv_k(x))[p]``, the contribution
     is the shape function ``f_k(a, p) = sum_b phi_b(a) * (u_kb + sum_j v_kbj e_j(p))``:
     ``phi_b`` are Gaussian bumps over ``tanh(a)`` and ``e_j`` sinusoidal position
@@ -85,7 +88,6 @@ class NeuralBasisStudent(nn.Module):
     residual : int
         Hidden units of the residual MLP (0: none, a purely additive model over filters).
 
-    Input ``(N, 4, L)``, output ``(N, 1)``. Taught in chapter 7.
     """
 
     def __init__(
