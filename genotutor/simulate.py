@@ -47,7 +47,7 @@ class PlantedTask:
 
     def subset(self, index: Sequence[int] | np.ndarray | torch.Tensor) -> PlantedTask:
         """The task restricted to the sequences in ``index`` (renumbered from 0)."""
-        index = np.asarray(index, dtype=np.int64)
+        index = np.array(index, dtype=np.int64)  # a copy: torch warns on read-only arrays
         renumber = pd.Series(np.arange(len(index)), index=index)
         sites = self.sites[self.sites["sequence"].isin(index)].copy()
         sites["sequence"] = renumber.loc[sites["sequence"]].to_numpy()
