@@ -79,15 +79,17 @@ def test_chapter_renders_offline(browser, page_path):
     errors: list[str] = []
     page.on(
         "pageerror",
-        lambda error: None
-        if any(h in str(error) for h in HARMLESS)
-        else errors.append(f"pageerror: {error}"),
+        lambda error: (
+            None if any(h in str(error) for h in HARMLESS) else errors.append(f"pageerror: {error}")
+        ),
     )
     page.on(
         "console",
-        lambda msg: errors.append(f"console: {msg.text}")
-        if msg.type == "error" and not any(h in msg.text for h in HARMLESS)
-        else None,
+        lambda msg: (
+            errors.append(f"console: {msg.text}")
+            if msg.type == "error" and not any(h in msg.text for h in HARMLESS)
+            else None
+        ),
     )
     page.goto(page_path.as_uri(), wait_until="load")
     page.wait_for_timeout(2500)  # let require.js render the widgets and MathJax typeset

@@ -47,7 +47,9 @@ def test_core_functions_run_offline(no_network):
     train, valid, _ = task.split(seed=0)
 
     def fit(model):
-        return training.fit(model, (train.x, train.y), (valid.x, valid.y), epochs=1, progress=False).history
+        return training.fit(
+            model, (train.x, train.y), (valid.x, valid.y), epochs=1, progress=False
+        ).history
 
     trained = cache.train_or_load({"name": "offline"}, lambda: DeepBind(filter_width=7), fit)
     again = cache.train_or_load({"name": "offline"}, lambda: DeepBind(filter_width=7), fit)

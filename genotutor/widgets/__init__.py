@@ -16,8 +16,8 @@ from genotutor.widgets.attribution import AttributionExplorer, attribution_explo
 from genotutor.widgets.filters import FilterExplorer, filter_explorer
 from genotutor.widgets.mutation import MutationExplorer, mutation_explorer
 from genotutor.widgets.priors import PriorExplorer, prior_explorer
-from genotutor.widgets.surrogate import SurrogateExplorer, surrogate_explorer
 from genotutor.widgets.splicing import SplicingExplorer, splicing_explorer
+from genotutor.widgets.surrogate import SurrogateExplorer, surrogate_explorer
 
 __all__ = [
     "AttributionExplorer",

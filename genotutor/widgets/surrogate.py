@@ -114,7 +114,7 @@ class SurrogateExplorer(widgets.VBox):
             self.x[self.locus.value],
             n=int(self.size.value),
             mutation_rate=float(self.rate.value),
-            window=self.window(),
+            window=window,
             target=self.target,
             gpmap=gpmap,
             nonlinearity=nonlinearity,
