@@ -36,12 +36,18 @@ $(VENV)/.spliceai: | $(BIN)/python
 # math render offline. Needs npm; without it the book falls back to the CDN.
 widgets-js:
 	@if command -v npm >/dev/null 2>&1; then \
-	  if [ ! -f $(WIDGETS_JS)/embed-amd.js ]; then \
+	  if [ ! -d $(WIDGETS_JS)/@jupyter-widgets ]; then \
 	    mkdir -p $(NPM_PREFIX) $(WIDGETS_JS) && \
 	    npm install --silent --no-audit --no-fund --prefix $(NPM_PREFIX) \
 	      @jupyter-widgets/html-manager@1 requirejs@2 mathjax@3 && \
 	    cp $(NPM_PREFIX)/node_modules/requirejs/require.js $(WIDGETS_JS)/require.min.js && \
 	    cp $(NPM_PREFIX)/node_modules/@jupyter-widgets/html-manager/dist/embed-amd.js $(WIDGETS_JS)/ && \
+	    mkdir -p $(WIDGETS_JS)/@jupyter-widgets/html-manager/dist && \
+	    cp $(NPM_PREFIX)/node_modules/@jupyter-widgets/html-manager/dist/*.woff* \
+	       $(NPM_PREFIX)/node_modules/@jupyter-widgets/html-manager/dist/*.ttf \
+	       $(NPM_PREFIX)/node_modules/@jupyter-widgets/html-manager/dist/*.eot \
+	       $(NPM_PREFIX)/node_modules/@jupyter-widgets/html-manager/dist/*.svg \
+	       $(WIDGETS_JS)/@jupyter-widgets/html-manager/dist/ && \
 	    rm -rf $(WIDGETS_JS)/mathjax && cp -r $(NPM_PREFIX)/node_modules/mathjax/es5 $(WIDGETS_JS)/mathjax; \
 	  fi; \
 	else echo "npm not found: widgets and math will load from the CDN"; fi
