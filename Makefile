@@ -48,6 +48,7 @@ widgets-js:
 	       $(NPM_PREFIX)/node_modules/@jupyter-widgets/html-manager/dist/*.eot \
 	       $(NPM_PREFIX)/node_modules/@jupyter-widgets/html-manager/dist/*.svg \
 	       $(WIDGETS_JS)/@jupyter-widgets/html-manager/dist/ && \
+	    cp $(WIDGETS_JS)/@jupyter-widgets/html-manager/dist/* $(WIDGETS_JS)/@jupyter-widgets/ && \
 	    rm -rf $(WIDGETS_JS)/mathjax && cp -r $(NPM_PREFIX)/node_modules/mathjax/es5 $(WIDGETS_JS)/mathjax; \
 	  fi; \
 	else echo "npm not found: widgets and math will load from the CDN"; fi
