@@ -24,6 +24,17 @@ def _as_numpy(values: object, name: str) -> np.ndarray:
     return array
 
 
+def _binary_pair(labels: object, scores: object) -> tuple[np.ndarray, np.ndarray]:
+    """Validated ``(labels, scores)`` as flat float arrays of one size, labels in {0, 1}."""
+    y = _as_numpy(labels, "labels")
+    s = _as_numpy(scores, "scores")
+    if y.shape != s.shape:
+        raise ValueError(f"labels and scores must have the same size; found {y.size} and {s.size}")
+    if not np.isin(y, (0.0, 1.0)).all():
+        raise ValueError("labels must be 0 or 1")
+    return y, s
+
+
 def auroc(labels: object, scores: object) -> float:
     """Area under the ROC curve, the probability that a positive outranks a negative.
 
@@ -36,12 +47,7 @@ def auroc(labels: object, scores: object) -> float:
 
     Taught in chapter 1.
     """
-    y = _as_numpy(labels, "labels")
-    s = _as_numpy(scores, "scores")
-    if y.shape != s.shape:
-        raise ValueError(f"labels and scores must have the same size; found {y.size} and {s.size}")
-    if not np.isin(y, (0.0, 1.0)).all():
-        raise ValueError("labels must be 0 or 1")
+    y, s = _binary_pair(labels, scores)
     n_pos = int(y.sum())
     n_neg = y.size - n_pos
     if n_pos == 0 or n_neg == 0:
@@ -152,12 +158,7 @@ def average_precision(labels: object, scores: object) -> float:
 
     Taught in chapter 2.
     """
-    y = _as_numpy(labels, "labels")
-    s = _as_numpy(scores, "scores")
-    if y.shape != s.shape:
-        raise ValueError(f"labels and scores must have the same size; found {y.size} and {s.size}")
-    if not np.isin(y, (0.0, 1.0)).all():
-        raise ValueError("labels must be 0 or 1")
+    y, s = _binary_pair(labels, scores)
     n_pos = y.sum()
     if n_pos == 0:
         raise ValueError("labels have no positives; average precision is undefined")

@@ -20,6 +20,21 @@ from genotutor.motifs import Motif, get_motif, sample_instances
 from genotutor.sequences import check_positive_int
 
 
+def split_indices(
+    n: int, *, valid: float, test: float, seed: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Random train / validation / test indices of ``range(n)`` with the given fractions.
+
+    Used by every dataset's ``split`` method, so all splits follow one rule. Taught in
+    chapter 1.
+    """
+    if not (0 < valid < 1 and 0 < test < 1 and valid + test < 1):
+        raise ValueError(f"valid and test must be fractions summing below 1; found {valid}, {test}")
+    order = np.random.default_rng(seed).permutation(n)
+    n_valid, n_test = int(round(valid * n)), int(round(test * n))
+    return order[n_valid + n_test :], order[:n_valid], order[n_valid : n_valid + n_test]
+
+
 @dataclass
 class PlantedTask:
     """Sequences with planted motifs, their labels and the ground truth.
@@ -59,17 +74,8 @@ class PlantedTask:
         self, *, valid: float = 0.1, test: float = 0.1, seed: int = 0
     ) -> tuple[PlantedTask, PlantedTask, PlantedTask]:
         """Random train / validation / test split with the given fractions."""
-        if not (0 < valid < 1 and 0 < test < 1 and valid + test < 1):
-            raise ValueError(
-                f"valid and test must be fractions summing below 1; found {valid}, {test}"
-            )
-        order = np.random.default_rng(seed).permutation(len(self))
-        n_valid, n_test = int(round(valid * len(self))), int(round(test * len(self)))
-        return (
-            self.subset(order[n_valid + n_test :]),
-            self.subset(order[:n_valid]),
-            self.subset(order[n_valid : n_valid + n_test]),
-        )
+        train, valid_index, test_index = split_indices(len(self), valid=valid, test=test, seed=seed)
+        return self.subset(train), self.subset(valid_index), self.subset(test_index)
 
 
 def _complement_reverse(codes: np.ndarray) -> np.ndarray:

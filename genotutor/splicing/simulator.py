@@ -35,6 +35,7 @@ import pandas as pd
 import torch
 
 from genotutor.sequences import check_choice, check_positive_int
+from genotutor.simulate import split_indices
 from genotutor.splicing.code import (  # noqa: F401 (re-exported)
     ENHANCERS,
     GENOME_5SS_FILE,
@@ -104,18 +105,9 @@ class SplicingSet:
     def split(
         self, *, valid: float = 0.1, test: float = 0.2, seed: int = 0
     ) -> tuple[SplicingSet, SplicingSet, SplicingSet]:
-        """Random train / validation / test split."""
-        if not (0 < valid < 1 and 0 < test < 1 and valid + test < 1):
-            raise ValueError(
-                f"valid and test must be fractions summing below 1; found {valid}, {test}"
-            )
-        order = np.random.default_rng(seed).permutation(len(self))
-        n_valid, n_test = int(round(valid * len(self))), int(round(test * len(self)))
-        return (
-            self.subset(order[n_valid + n_test :]),
-            self.subset(order[:n_valid]),
-            self.subset(order[n_valid : n_valid + n_test]),
-        )
+        """Random train / validation / test split (see :func:`genotutor.simulate.split_indices`)."""
+        train, valid_index, test_index = split_indices(len(self), valid=valid, test=test, seed=seed)
+        return self.subset(train), self.subset(valid_index), self.subset(test_index)
 
 
 def reporter_sequences(n: int, *, layout: Layout | None = None, seed: int = 0) -> torch.Tensor:
