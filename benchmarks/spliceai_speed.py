@@ -10,9 +10,9 @@ of flank each side); the two needed outputs are the exon's first and last base. 
   120 outputs: the Keras model's own computation.
 - ``valid``: unpadded convolutions; each layer computes only positions that reach one of
   the 120 outputs (``SpliceAI(padding="valid")``, the default).
-- ``sites``: :func:`genotutor.splicing.predict_sites` at the 2 needed positions: the input
+- ``sites``: :func:`genotutor.spliceai.predict_sites` at the 2 needed positions: the input
   is cut to the 10,072-nt window they need, then run as ``valid``.
-- ``context``: :class:`genotutor.splicing.spliceai_context.ContextSpliceAI`: the context's
+- ``context``: :class:`genotutor.spliceai.context.ContextSpliceAI`: the context's
   activations are computed once (the "setup" row, paid once per context), then each unit
   runs only where the insert changes something that reaches the 2 outputs.
 
@@ -32,8 +32,8 @@ import pandas as pd
 import torch
 
 from genotutor.sequences import random_sequences
-from genotutor.splicing import load_spliceai, predict_sites
-from genotutor.splicing.spliceai_context import ContextSpliceAI
+from genotutor.spliceai import load_spliceai, predict_sites
+from genotutor.spliceai.context import ContextSpliceAI
 
 REGION, EXON, FLANK_NT = 120, 70, 25
 

@@ -23,8 +23,9 @@ import numpy as np
 import pandas as pd
 import torch
 
+from genotutor.studies.planted import planted_task_model
 from genotutor.surrogate import fit_surrogate, mutagenesis_library
-from genotutor.training import planted_task_model, predict
+from genotutor.training import predict
 
 
 def locus(width: int) -> tuple[torch.Tensor, tuple[int, int], str]:

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import torch
 from torch import nn
@@ -43,6 +44,28 @@ def code_version() -> str:
         digest.update(str(path.relative_to(Path(__file__).resolve().parent)).encode())
         digest.update(path.read_bytes())
     return digest.hexdigest()[:16]
+
+
+def array_digest(*arrays: object) -> str:
+    """A short hash of tensors or arrays (their bytes, in order): a cache key for data.
+
+    Taught in chapter 1.
+    """
+    digest = hashlib.sha256()
+    for array in arrays:
+        if isinstance(array, torch.Tensor):
+            array = array.detach().cpu().numpy()
+        digest.update(np.ascontiguousarray(array).tobytes())
+    return digest.hexdigest()[:16]
+
+
+def model_digest(model: nn.Module) -> str:
+    """A hash of a model's class and weights: a cache key for what a result was made from.
+
+    Taught in chapter 1.
+    """
+    state = model.state_dict()
+    return type(model).__name__ + "-" + array_digest(*(state[k] for k in sorted(state)))
 
 
 def _canonical(config: Mapping) -> str:
@@ -97,29 +120,43 @@ def _load(path: Path, config: Mapping) -> dict | None:
 
 @dataclass
 class TrainedModel:
-    """What :func:`train_or_load` returns.
+    """What :func:`train_or_load` (and :func:`genotutor.training.train_cached`) return.
 
     Attributes
     ----------
     model : torch.nn.Module
         The trained model, in eval mode.
     history : pandas.DataFrame
-        The training history returned by the ``train`` callable (empty if none).
+        The training history (one row per epoch; empty if the trainer returned none).
     from_cache : bool
         Whether the weights were loaded rather than trained now.
+    best_epoch : int or None
+        The epoch whose weights were kept, when the trainer reported one.
     """
 
     model: nn.Module
     history: pd.DataFrame
     from_cache: bool
+    best_epoch: int | None = None
+
+
+def _history_and_epoch(outcome: object) -> tuple[pd.DataFrame, int | None]:
+    """A trainer's return value: a FitResult-like object, a DataFrame, or None."""
+    if hasattr(outcome, "history") and hasattr(outcome, "best_epoch"):
+        return pd.DataFrame(outcome.history), int(outcome.best_epoch)
+    return (outcome if isinstance(outcome, pd.DataFrame) else pd.DataFrame()), None
 
 
 def train_or_load(
     config: Mapping,
     build: Callable[[], nn.Module],
-    train: Callable[[nn.Module], pd.DataFrame | None],
+    train: Callable[[nn.Module], object],
 ) -> TrainedModel:
     """Load the model trained for ``config`` from the cache, or train and store it.
+
+    The cache primitive under :func:`genotutor.training.train_cached`, which every trained
+    model of genotutor goes through; use this directly for a trainer other than ``fit``.
+    Weights are stored as a CPU state dict, so a model trained on a GPU loads anywhere.
 
     Parameters
     ----------
@@ -129,7 +166,8 @@ def train_or_load(
     build : callable
         ``build() -> nn.Module``, a fresh untrained model.
     train : callable
-        ``train(model) -> history DataFrame or None``, trains the model in place.
+        ``train(model)`` trains the model in place and returns a
+        :class:`genotutor.training.FitResult`, a history DataFrame, or None.
 
     Returns
     -------
@@ -144,19 +182,21 @@ def train_or_load(
     if payload is not None:
         model.load_state_dict(payload["state_dict"])
         model.eval()
-        return TrainedModel(model, pd.DataFrame(payload["history"]), from_cache=True)
-    history = train(model)
-    history = history if isinstance(history, pd.DataFrame) else pd.DataFrame()
+        history = pd.DataFrame(payload["history"])
+        return TrainedModel(model, history, True, payload.get("best_epoch"))
+    history, best_epoch = _history_and_epoch(train(model))
     model.eval()
+    state = {name: value.detach().cpu() for name, value in model.state_dict().items()}
     _save_atomic(
         {
             "config": _canonical(config),
-            "state_dict": model.state_dict(),
+            "state_dict": state,
             "history": history.to_dict(orient="list"),
+            "best_epoch": best_epoch,
         },
         path,
     )
-    return TrainedModel(model, history, from_cache=False)
+    return TrainedModel(model, history, False, best_epoch)
 
 
 def memoize(config: Mapping, compute: Callable[[], dict]) -> dict:

@@ -12,16 +12,11 @@ import numpy as np
 import pandas as pd
 import torch
 
+from genotutor.validation import as_array
+
 
 def _as_numpy(values: object, name: str) -> np.ndarray:
-    if isinstance(values, torch.Tensor):
-        values = values.detach().cpu().numpy()
-    array = np.asarray(values, dtype=np.float64).ravel()
-    if array.size == 0:
-        raise ValueError(f"{name} is empty; expected at least one value")
-    if not np.isfinite(array).all():
-        raise ValueError(f"{name} contains NaN or infinite values")
-    return array
+    return as_array(values, name).ravel()
 
 
 def _binary_pair(labels: object, scores: object) -> tuple[np.ndarray, np.ndarray]:
@@ -118,17 +113,10 @@ def position_importance(scores: object, name: str = "scores") -> np.ndarray:
 
 
 def _as_array(values: object, name: str) -> np.ndarray:
-    if isinstance(values, torch.Tensor):
-        values = values.detach().cpu().double().numpy()
-    if not isinstance(values, np.ndarray):
+    if not isinstance(values, (torch.Tensor, np.ndarray)):
         found = type(values).__name__
         raise TypeError(f"{name} must be a torch.Tensor or numpy array; found {found}")
-    array = values.astype(np.float64)
-    if array.size == 0:
-        raise ValueError(f"{name} is empty (shape {array.shape}); expected at least one value")
-    if not np.isfinite(array).all():
-        raise ValueError(f"{name} contains NaN or infinite values; expected finite numbers")
-    return array
+    return as_array(values, name)
 
 
 def _importance_and_truth(scores: object, truth_mask: object) -> tuple[np.ndarray, np.ndarray]:
@@ -308,24 +296,39 @@ def stability(scores_a: object, scores_b: object, *, normalize: bool = False) ->
 
 # --------------------------------------------------------------------------- sanity check
 def randomize_model(model: torch.nn.Module, *, seed: int = 0) -> torch.nn.Module:
-    """A copy of ``model`` with every layer re-initialised (the trained one is untouched).
+    """A copy of ``model`` with every parameter re-drawn (the trained one is untouched).
 
-    Each module with a ``reset_parameters`` method draws fresh weights, seeded by ``seed``.
-    The copy keeps the architecture, so attributions from it show what the architecture
-    alone, without anything learned, puts into a map.
+    Modules with a ``reset_parameters`` method (convolutions, linear layers, batch norm)
+    draw fresh weights their own way; every other parameter (a raw ``nn.Parameter`` of a
+    custom module, such as a student's basis weights or a surrogate's theta) is re-drawn
+    too, as PyTorch initialises a linear layer: Kaiming-uniform for a matrix or a kernel,
+    uniform in ``+-1/sqrt(n)`` for a vector of ``n`` values. Seeded by ``seed``. The copy
+    keeps the architecture, so attributions from it show what the architecture alone,
+    without anything learned, puts into a map.
 
     Taught in chapter 2.
     """
     import copy
+    import math
 
     from genotutor.sequences import check_model
 
     randomized = copy.deepcopy(check_model(model))
-    with torch.random.fork_rng(devices=[]):
+    reset: set[int] = set()
+    with torch.random.fork_rng(devices=[]), torch.no_grad():
         torch.manual_seed(seed)
         for module in randomized.modules():
             if hasattr(module, "reset_parameters"):
                 module.reset_parameters()
+                reset.update(id(p) for p in module.parameters(recurse=False))
+        for parameter in randomized.parameters():
+            if id(parameter) in reset:
+                continue
+            if parameter.ndim >= 2:
+                torch.nn.init.kaiming_uniform_(parameter, a=math.sqrt(5))
+            else:
+                bound = 1 / math.sqrt(max(parameter.numel(), 1))
+                parameter.uniform_(-bound, bound)
     return randomized
 
 

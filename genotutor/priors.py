@@ -28,7 +28,7 @@ training loop in ``src/model/train_binary_model.py``, and the batch ``status`` i
    positive when any of its tasks is labelled 1 (the authors' batch ``status``).
 
 The training experiment of chapter 5 (with and without the prior, over seeds and
-training-set sizes) is in :mod:`genotutor.prior_experiment`.
+training-set sizes) is in :mod:`genotutor.studies.fourier_prior`.
 
 Taught in chapter 5.
 """
@@ -42,6 +42,7 @@ import torch
 from torch import nn
 
 from genotutor.sequences import check_model, check_positive_int, check_tensor
+from genotutor.validation import check_target
 
 __all__ = [
     "attribution_track",
@@ -277,11 +278,7 @@ def _outputs(model: nn.Module, x: torch.Tensor, target: int | None) -> torch.Ten
         raise ValueError(f"model must return (N, T) logits; found shape {tuple(logits.shape)}")
     if target is None:
         return logits.sum()
-    if isinstance(target, bool) or not isinstance(target, int):
-        raise TypeError(f"target must be an int or None; found {target!r}")
-    if not 0 <= target < logits.shape[1]:
-        raise ValueError(f"target must be in [0, {logits.shape[1] - 1}]; found {target}")
-    return logits[:, target].sum()
+    return logits[:, check_target(target, logits.shape[1])].sum()
 
 
 def attribution_track(

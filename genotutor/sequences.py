@@ -1,18 +1,33 @@
 """DNA sequences as tensors: one-hot encoding, validation, shuffles and mutations.
 
 One layout everywhere: ``(N, 4, L)`` float32 tensors with channels in the order A, C, G, T.
-Every user-facing check goes through the validators here, so that a bad input always gets
-the same kind of message: the argument's name, what was found, what was expected.
+Every user-facing check goes through the validators of :mod:`genotutor.validation`
+(re-exported here), so that a bad input always gets the same kind of message: the
+argument's name, what was found, what was expected.
 
 Taught in chapter 1, "Sequence to function" (dinucleotide shuffles in chapter 2).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 
 import numpy as np
 import torch
+
+from genotutor.validation import (  # noqa: F401  (re-exported: the one validation family)
+    _describe,
+    as_array,
+    check_bool,
+    check_choice,
+    check_model,
+    check_number,
+    check_one_hot,
+    check_positive_int,
+    check_region,
+    check_target,
+    check_tensor,
+)
 
 ALPHABET = "ACGT"
 _CODES = np.full(256, -1, dtype=np.int64)
@@ -21,129 +36,6 @@ for _index, _letter in enumerate(ALPHABET):
     _CODES[ord(_letter.lower())] = _index
 _UNKNOWN_LETTERS = frozenset("Nn")
 UNKNOWN_MODES = ("error", "zeros", "uniform")
-
-
-# --------------------------------------------------------------------------- validation
-def _describe(value: object) -> str:
-    if isinstance(value, torch.Tensor):
-        return f"a {value.dtype} tensor of shape {tuple(value.shape)}"
-    if isinstance(value, np.ndarray):
-        return f"a numpy.ndarray ({value.dtype}) of shape {value.shape}"
-    return f"{type(value).__name__} {value!r}"[:120]
-
-
-def check_tensor(
-    x: object,
-    name: str,
-    *,
-    ndim: int | tuple[int, ...] = 3,
-    channels: int | None = 4,
-    finite: bool = True,
-    allow_empty: bool = False,
-) -> torch.Tensor:
-    """Validate a floating-point tensor of sequences and return it unchanged.
-
-    Parameters
-    ----------
-    x : torch.Tensor, shape (N, 4, L) by default
-        The value to check.
-    name : str
-        The argument's name, used in error messages.
-    ndim : int or tuple of int
-        Allowed numbers of dimensions.
-    channels : int or None
-        Required size of dimension -2 (the alphabet), or None to skip the check.
-    finite : bool
-        Reject NaN and infinite values.
-    allow_empty : bool
-        Accept a batch of zero sequences.
-
-    Returns
-    -------
-    torch.Tensor
-        ``x`` itself.
-
-    Raises
-    ------
-    TypeError
-        If ``x`` is not a floating-point tensor.
-    ValueError
-        If its shape is wrong, it is empty, or it holds non-finite values.
-    """
-    if not isinstance(x, torch.Tensor):
-        raise TypeError(f"{name} must be a torch.Tensor; found {_describe(x)}")
-    if not torch.is_floating_point(x):
-        raise TypeError(
-            f"{name} must be a floating-point tensor (one-hot float32); found dtype {x.dtype}. "
-            "Use genotutor.sequences.one_hot to encode strings, or call .float()."
-        )
-    allowed = (ndim,) if isinstance(ndim, int) else tuple(ndim)
-    if x.ndim not in allowed:
-        shapes = {3: "(N, 4, L)", 2: "(4, L)", 1: "(L,)"}
-        expected = " or ".join(shapes.get(d, f"{d}-D") for d in allowed)
-        raise ValueError(f"{name} must have shape {expected}; found shape {tuple(x.shape)}")
-    if channels is not None and x.shape[-2] != channels:
-        raise ValueError(
-            f"{name} must have {channels} channels (A, C, G, T) in dimension -2; found shape "
-            f"{tuple(x.shape)}. Tensors are (N, 4, L): transpose an (N, L, 4) array first."
-        )
-    if not allow_empty and x.numel() == 0:
-        raise ValueError(
-            f"{name} is empty (shape {tuple(x.shape)}); expected at least one sequence"
-        )
-    if finite and not bool(torch.isfinite(x).all()):
-        raise ValueError(f"{name} contains NaN or infinite values; expected finite numbers")
-    return x
-
-
-def check_one_hot(x: object, name: str) -> torch.Tensor:
-    """Validate an ``(N, 4, L)`` tensor whose columns are one-hot (or all zero for N).
-
-    Taught in chapter 1.
-    """
-    x = check_tensor(x, name)
-    sums = x.sum(dim=1)
-    is_binary = bool(((x == 0) | (x == 1)).all())
-    if not is_binary or bool((sums > 1).any()):
-        raise ValueError(
-            f"{name} must be one-hot: each position a single 1 among A, C, G, T (or all zeros "
-            "for N); found other values"
-        )
-    return x
-
-
-def check_positive_int(value: object, name: str, *, minimum: int = 1) -> int:
-    """Return ``value`` if it is an int >= ``minimum``, else raise a clear error."""
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
-        raise TypeError(f"{name} must be an integer; found {_describe(value)}")
-    if value < minimum:
-        raise ValueError(f"{name} must be >= {minimum}; found {value}")
-    return int(value)
-
-
-def check_choice(value: object, name: str, choices: Iterable[str]) -> str:
-    """Return ``value`` if it is one of ``choices``, else raise a ValueError listing them."""
-    choices = tuple(choices)
-    if value not in choices:
-        raise ValueError(f"{name} must be one of {', '.join(map(repr, choices))}; found {value!r}")
-    return str(value)
-
-
-def check_model(model: object, name: str = "model") -> torch.nn.Module:
-    """Check that ``model`` is a CPU ``torch.nn.Module``.
-
-    Training mode is allowed: functions that need eval mode switch it for the call and
-    restore it afterwards.
-    """
-    if not isinstance(model, torch.nn.Module):
-        raise TypeError(f"{name} must be a torch.nn.Module; found {_describe(model)}")
-    devices = {p.device.type for p in model.parameters()}
-    if devices - {"cpu"}:
-        raise ValueError(
-            f"{name} has parameters on {sorted(devices)}; genotutor runs on the CPU, so call "
-            f"{name}.cpu() first"
-        )
-    return model
 
 
 # --------------------------------------------------------------------------- encoding

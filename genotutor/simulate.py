@@ -25,11 +25,15 @@ def split_indices(
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Random train / validation / test indices of ``range(n)`` with the given fractions.
 
-    Used by every dataset's ``split`` method, so all splits follow one rule. Taught in
-    chapter 1.
+    The one split rule of genotutor: every dataset's ``split`` method, the students of
+    :func:`genotutor.distill.distill` and the surrogates of
+    :func:`genotutor.surrogate.fit_surrogate` use it (``test=0`` for a train / validation
+    split). Taught in chapter 1.
     """
-    if not (0 < valid < 1 and 0 < test < 1 and valid + test < 1):
-        raise ValueError(f"valid and test must be fractions summing below 1; found {valid}, {test}")
+    if not (0 < valid < 1 and 0 <= test < 1 and valid + test < 1):
+        raise ValueError(
+            f"valid must be in (0, 1) and test in [0, 1), summing below 1; found {valid}, {test}"
+        )
     order = np.random.default_rng(seed).permutation(n)
     n_valid, n_test = int(round(valid * n)), int(round(test * n))
     return order[n_valid + n_test :], order[:n_valid], order[n_valid : n_valid + n_test]

@@ -9,7 +9,8 @@ Taught in chapter 1.
 from __future__ import annotations
 
 import copy
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import pandas as pd
@@ -17,7 +18,15 @@ import torch
 from torch import nn
 from tqdm.auto import tqdm
 
-from genotutor.sequences import check_choice, check_model, check_positive_int, check_tensor
+from genotutor.cache import TrainedModel, train_or_load
+from genotutor.validation import (
+    check_bool,
+    check_choice,
+    check_model,
+    check_number,
+    check_positive_int,
+    check_tensor,
+)
 
 ExtraLoss = Callable[[nn.Module, torch.Tensor, torch.Tensor], torch.Tensor]
 LOSSES = ("bce", "mse")
@@ -32,7 +41,8 @@ class FitResult:
     history : pandas.DataFrame
         One row per epoch: ``epoch``, ``train_loss``, ``valid_loss`` (and ``extra_loss``).
     best_epoch : int
-        The epoch whose weights were kept (lowest validation loss).
+        The epoch whose weights were kept: the lowest validation loss, or the last epoch
+        when there was no validation set.
     """
 
     history: pd.DataFrame
@@ -121,6 +131,15 @@ def fit(
     epochs = check_positive_int(epochs, "epochs")
     batch_size = check_positive_int(batch_size, "batch_size")
     loss_fn = _loss_function(loss)
+    patience = check_positive_int(patience, "patience")
+    lr = check_number(lr, "lr", minimum=0, inclusive=(False, True))
+    weight_decay = check_number(weight_decay, "weight_decay", minimum=0)
+    extra_loss_weight = check_number(extra_loss_weight, "extra_loss_weight")
+    reverse_complement = check_bool(reverse_complement, "reverse_complement")
+    progress = check_bool(progress, "progress")
+    seed = check_positive_int(seed, "seed", minimum=0)
+    if extra_loss is not None and not callable(extra_loss):
+        raise TypeError(f"extra_loss must be callable or None; found {type(extra_loss).__name__}")
     torch.manual_seed(seed)
     generator = torch.Generator().manual_seed(seed)
     optimiser = torch.optim.Adam(model.parameters(), lr=lr, weight_decay=weight_decay)
@@ -153,18 +172,37 @@ def fit(
             row["valid_loss"] = _evaluate(model, x_valid, y_valid, loss_fn, 4 * batch_size)
         rows.append(row)
         bar.set_postfix({k: f"{v:.3f}" for k, v in row.items() if k != "epoch"})
-        current = row.get("valid_loss", row["train_loss"])
-        if current < best_loss:
-            best_loss, best_epoch, waited = current, epoch, 0
+        if x_valid is None:  # nothing to select on: the last epoch is the one kept
+            best_epoch = epoch
+            continue
+        if row["valid_loss"] < best_loss:
+            best_loss, best_epoch, waited = row["valid_loss"], epoch, 0
             best_state = copy.deepcopy(model.state_dict())
         else:
             waited += 1
-            if x_valid is not None and waited >= patience:
+            if waited >= patience:
                 break
-    if x_valid is not None and best_state is not None:
+    if best_state is not None:
         model.load_state_dict(best_state)
     model.eval()
     return FitResult(history=pd.DataFrame(rows), best_epoch=best_epoch)
+
+
+@contextmanager
+def evaluating(model: nn.Module) -> Iterator[nn.Module]:
+    """Put ``model`` in eval mode for a block and restore its training mode afterwards.
+
+    The one eval-mode context manager of genotutor: every function that runs a model
+    for its outputs (prediction, attribution, GIA, probes) goes through it. The mode is
+    restored in ``finally``, so also after an error. Taught in chapter 1.
+    """
+    check_model(model)
+    was_training = model.training
+    model.eval()
+    try:
+        yield model
+    finally:
+        model.train(was_training)
 
 
 def predict(model: nn.Module, x: torch.Tensor, *, batch_size: int = 512) -> torch.Tensor:
@@ -174,6 +212,8 @@ def predict(model: nn.Module, x: torch.Tensor, *, batch_size: int = 512) -> torc
     ----------
     model : torch.nn.Module
     x : torch.Tensor, shape (N, 4, L)
+    batch_size : int
+        Sequences per forward pass.
 
     Returns
     -------
@@ -183,127 +223,67 @@ def predict(model: nn.Module, x: torch.Tensor, *, batch_size: int = 512) -> torc
     """
     check_model(model)
     check_tensor(x, "x", ndim=3, channels=None)
-    was_training = model.training
-    model.eval()
-    try:
-        with torch.no_grad():
-            return torch.cat([model(x[i : i + batch_size]) for i in range(0, len(x), batch_size)])
-    finally:
-        model.train(was_training)
+    batch_size = check_positive_int(batch_size, "batch_size")
+    with evaluating(model), torch.no_grad():
+        return torch.cat([model(x[i : i + batch_size]) for i in range(0, len(x), batch_size)])
 
 
-@dataclass
-class PlantedModel:
-    """A model trained on a planted-motif task, with the task's splits.
-
-    Attributes
-    ----------
-    model : torch.nn.Module
-        Trained, in eval mode.
-    history : pandas.DataFrame
-        Training history (one row per epoch).
-    train, valid, test : genotutor.simulate.PlantedTask
-        The splits the model was trained, early-stopped and can be tested on.
-    config : dict
-        The cache configuration that identifies this model.
-    from_cache : bool
-        Whether the weights were loaded rather than trained now.
-    """
-
-    model: nn.Module
-    history: pd.DataFrame
-    train: object
-    valid: object
-    test: object
-    config: dict
-    from_cache: bool
-
-
-def planted_task_model(
+def train_cached(
+    config: Mapping,
+    build: Callable[[], nn.Module],
+    train: tuple[torch.Tensor, torch.Tensor],
+    valid: tuple[torch.Tensor, torch.Tensor] | None = None,
     *,
-    architecture: str = "basset",
-    activation: str = "relu",
-    n: int = 12000,
-    length: int = 200,
-    task_seed: int = 0,
     seed: int = 0,
-    epochs: int = 30,
-    lr: float = 1e-3,
-    patience: int = 4,
-    task_options: dict | None = None,
+    extra_loss: ExtraLoss | None = None,
     progress: bool = True,
-) -> PlantedModel:
-    """Simulate a planted-motif task, then train a CNN on it or load it from the cache.
-
-    This is the book's workhorse: chapter 1 trains it, later chapters reuse it through the
-    cache (same arguments, same model, trained once).
+    **fit_options: object,
+) -> TrainedModel:
+    """Train ``build()`` with :func:`fit`, or load the weights trained before for the same
+    configuration: the one way genotutor trains and caches a model.
 
     Parameters
     ----------
-    architecture : {"basset", "deepbind"}
-        Which CNN of :mod:`genotutor.models`.
-    activation : {"relu", "exp"}
-        First-layer activation.
-    n, length, task_seed : int
-        Size, sequence length and seed of :func:`genotutor.simulate.planted_motif_task`.
+    config : dict
+        JSON values that say what the data and the architecture are (the data's seed and
+        size, the model's settings, anything ``extra_loss`` depends on). The cache key is
+        ``config`` together with ``seed`` and ``fit_options``, so an option that changes
+        the weights always changes the key.
+    build : callable
+        ``build() -> nn.Module``, a fresh untrained model; called after
+        ``torch.manual_seed(seed)``, so its initial weights follow ``seed``.
+    train, valid : tuple of torch.Tensor
+        ``(x, y)`` pairs, as for :func:`fit`.
     seed : int
-        Seed of the initial weights and of training.
-    epochs, lr, patience : number
-        Passed to :func:`fit`.
-    task_options : dict, optional
-        Further keyword arguments of ``planted_motif_task`` (e.g. ``drivers``).
+        Seeds the initial weights and training.
+    extra_loss : callable, optional
+        As for :func:`fit` (describe it in ``config``: a callable is not part of the key).
     progress : bool
-        Progress bar while training.
+        Progress bar while training (not part of the key).
+    **fit_options
+        Further keyword arguments of :func:`fit` (``epochs``, ``lr``, ``loss`` ...), JSON
+        values.
 
     Returns
     -------
-    PlantedModel
+    genotutor.cache.TrainedModel
+        The model in eval mode, its history and best epoch, and whether it came from the
+        cache.
 
     Taught in chapter 1.
     """
-    from genotutor.models import Basset, DeepBind
-    from genotutor.simulate import planted_motif_task
+    seed = check_positive_int(seed, "seed", minimum=0)
+    key = {**dict(config), "seed": seed, "fit": dict(fit_options)}
 
-    check_choice(architecture, "architecture", ("basset", "deepbind"))
-    options = dict(task_options or {})
-    task = planted_motif_task(n, length, seed=task_seed, **options)
-    train_split, valid_split, test_split = task.split(seed=task_seed)
-    config = {
-        "name": f"planted-{architecture}-{activation}",
-        "architecture": architecture,
-        "activation": activation,
-        "task": {"n": n, "length": length, "seed": task_seed, **options},
-        "seed": seed,
-        "fit": {"epochs": epochs, "lr": lr, "patience": patience},
-    }
-
-    def build() -> nn.Module:
-        if architecture == "basset":
-            return Basset(length, activation=activation)
-        return DeepBind(activation=activation)
-
-    def train(model: nn.Module) -> pd.DataFrame:
-        result = fit(
+    def run(model: nn.Module) -> FitResult:
+        return fit(
             model,
-            (train_split.x, train_split.y),
-            (valid_split.x, valid_split.y),
-            epochs=epochs,
-            lr=lr,
-            patience=patience,
+            train,
+            valid,
             seed=seed,
+            extra_loss=extra_loss,
             progress=progress,
+            **fit_options,
         )
-        return result.history
 
-    from genotutor.cache import train_or_load
-
-    trained = train_or_load(config, build, train)
-    return PlantedModel(
-        trained.model,
-        trained.history,
-        train_split,
-        valid_split,
-        test_split,
-        config,
-        trained.from_cache,
-    )
+    return train_or_load(key, build, run)

@@ -242,7 +242,7 @@ def test_explorer_rejects_bad_models(one_hot_batch):
 # --------------------------------------------------------------------------- training
 @pytest.mark.slow
 def test_training_with_the_prior_lowers_high_frequency_mass():
-    from genotutor.prior_experiment import prior_experiment
+    from genotutor.studies.fourier_prior import prior_experiment
 
     torch.set_num_threads(1)
     options = dict(train_sizes=(600,), seeds=(0, 1), n=1000, epochs=10, progress=False)
@@ -275,7 +275,7 @@ def test_training_with_the_prior_lowers_high_frequency_mass():
 
 
 def test_experiment_rejects_bad_sizes():
-    from genotutor.prior_experiment import prior_experiment
+    from genotutor.studies.fourier_prior import prior_experiment
 
     with pytest.raises(ValueError, match="train_sizes must be at most 80"):
         prior_experiment(train_sizes=(500,), n=100, progress=False)

@@ -6,7 +6,8 @@ from __future__ import annotations
 import torch
 
 from genotutor.evaluation import auroc
-from genotutor.training import planted_task_model, predict
+from genotutor.studies.planted import planted_task_model
+from genotutor.training import predict
 
 SMALL = {"architecture": "deepbind", "n": 600, "length": 150, "epochs": 2, "progress": False}
 

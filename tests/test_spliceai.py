@@ -16,9 +16,9 @@ import pytest
 import torch
 
 from genotutor.sequences import one_hot, random_sequences
-from genotutor.splicing import spliceai as sai
-from genotutor.splicing import spliceai_weights as saw
-from genotutor.splicing.spliceai_context import ContextSpliceAI
+from genotutor.spliceai import model as sai
+from genotutor.spliceai import weights as saw
+from genotutor.spliceai.context import ContextSpliceAI
 
 FIXTURE = Path(__file__).parent / "fixtures" / "spliceai_keras_outputs.npz"
 HAS_SPLICEAI = (

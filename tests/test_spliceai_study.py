@@ -14,10 +14,12 @@ import numpy as np
 import pytest
 import torch
 
+from genotutor import spliceai, splicing
 from genotutor.sequences import one_hot, random_sequences
-from genotutor.splicing import Layout, predict_sites, reporter_sequences
-from genotutor.splicing import spliceai as sai
-from genotutor.splicing import spliceai_study as study
+from genotutor.spliceai import model as sai
+from genotutor.spliceai import predict_sites
+from genotutor.splicing import Layout, reporter_sequences
+from genotutor.studies import spliceai_hbb as study
 
 HAS_SPLICEAI = all(importlib.util.find_spec(n) is not None for n in ("spliceai", "h5py"))
 
@@ -43,7 +45,7 @@ def small_model() -> sai.SpliceAI:
     return model.eval()
 
 
-def full_sequences(reporter: study.Reporter, inserts: torch.Tensor, region=None) -> torch.Tensor:
+def full_sequences(reporter: spliceai.Reporter, inserts: torch.Tensor, region=None) -> torch.Tensor:
     """The whole context with each insert written over ``region`` of the reporter's insert."""
     lo, hi = region or (0, reporter.layout.length)
     x = reporter.context[None].repeat(len(inserts), 1, 1)
@@ -55,10 +57,10 @@ def full_sequences(reporter: study.Reporter, inserts: torch.Tensor, region=None)
 def test_hbb_reporter_layout_and_splice_sites():
     reporter = study.hbb_reporter(exon_length=70, flank=25)
     sequence = decode(reporter.context)
-    gene = study.HBB_GENE
+    gene = study.hbb_gene()
     assert len(sequence) == 10_000 + len(gene) - 223 + 70
     assert sequence[:5000] == "N" * 5000 and sequence[-5000:] == "N" * 5000
-    assert sequence[5000 : reporter.start] == gene[: study.HBB_EXON2[0] - 25]
+    assert sequence[5000 : reporter.start] == gene[: study.hbb_exon2()[0] - 25]
     layout = reporter.layout
     assert layout.length == 120 and layout.exon_start == 25 and layout.exon_length == 70
     # the acceptor's AG precedes the exon's first base; the donor's GT follows its last
@@ -70,14 +72,14 @@ def test_hbb_reporter_layout_and_splice_sites():
 
 def test_natural_reporter_keeps_hbb_exon_2():
     reporter = study.hbb_reporter(exon_length=None)
-    gene = study.HBB_GENE
+    gene = study.hbb_gene()
     sequence = decode(reporter.context)
     assert sequence[5000:-5000] == gene  # HBB unchanged
     exon = sequence[reporter.acceptor : reporter.donor + 1]
-    assert len(exon) == 223 and exon == gene[study.HBB_EXON2[0] : study.HBB_EXON2[1]]
+    assert len(exon) == 223 and exon == gene[study.hbb_exon2()[0] : study.hbb_exon2()[1]]
     start, stop = reporter.layout.donor
     site = decode(reporter.insert()[0])[start:stop]
-    assert site[3:5] == "GT" and site == exon[-3:] + gene[study.HBB_EXON2[1] :][:6]
+    assert site[3:5] == "GT" and site == exon[-3:] + gene[study.hbb_exon2()[1] :][:6]
     assert reporter.digest() != study.hbb_reporter().digest()
 
 
@@ -94,7 +96,7 @@ def test_hbb_reporter_rejects_bad_values(kwargs, match):
 def test_teacher_equals_the_full_computation(small_model):
     reporter = study.hbb_reporter()
     inserts = reporter_sequences(5, layout=reporter.layout, seed=3)
-    teacher = study.ReporterTeacher(small_model, reporter, batch_size=2)
+    teacher = spliceai.ReporterTeacher(small_model, reporter, batch_size=2)
     sites = teacher.sites(inserts)
     full = predict_sites(
         small_model,
@@ -113,7 +115,7 @@ def test_teacher_on_a_sub_region_and_other_scores(small_model):
     reporter = study.hbb_reporter(exon_length=None)
     region = reporter.layout.donor
     sites9 = random_sequences(4, 9, seed=5)
-    teacher = study.ReporterTeacher(small_model, reporter, region=region, score="donor")
+    teacher = spliceai.ReporterTeacher(small_model, reporter, region=region, score="donor")
     full = predict_sites(
         small_model,
         full_sequences(reporter, sites9, region),
@@ -127,7 +129,7 @@ def test_teacher_on_a_sub_region_and_other_scores(small_model):
 def test_teacher_caches_in_memory_and_on_disk(small_model, monkeypatch):
     reporter = study.hbb_reporter()
     inserts = reporter_sequences(3, layout=reporter.layout, seed=4)
-    first = study.ReporterTeacher(small_model, reporter)
+    first = spliceai.ReporterTeacher(small_model, reporter)
     calls = []
     compute = first._compute
     monkeypatch.setattr(first, "_compute", lambda x: calls.append(len(x)) or compute(x))
@@ -136,7 +138,7 @@ def test_teacher_caches_in_memory_and_on_disk(small_model, monkeypatch):
     assert calls == [3] and torch.equal(before[0], before[3])
     first.sites(inserts)
     assert calls == [3]  # from memory
-    second = study.ReporterTeacher(small_model, reporter)
+    second = spliceai.ReporterTeacher(small_model, reporter)
     assert second.key == first.key
 
     def fail(x):
@@ -149,14 +151,14 @@ def test_teacher_caches_in_memory_and_on_disk(small_model, monkeypatch):
 def test_teacher_rejects_bad_input(small_model):
     reporter = study.hbb_reporter()
     with pytest.raises(TypeError, match="model must be a SpliceAI"):
-        study.ReporterTeacher(torch.nn.Conv1d(4, 3, 1), reporter)
+        spliceai.ReporterTeacher(torch.nn.Conv1d(4, 3, 1), reporter)
     with pytest.raises(TypeError, match="reporter must be a Reporter"):
-        study.ReporterTeacher(small_model, "HBB")
+        spliceai.ReporterTeacher(small_model, "HBB")
     with pytest.raises(ValueError, match="region"):
-        study.ReporterTeacher(small_model, reporter, region=(100, 130))
+        spliceai.ReporterTeacher(small_model, reporter, region=(100, 130))
     with pytest.raises(ValueError, match="score"):
-        study.ReporterTeacher(small_model, reporter, score="branchpoint")
-    teacher = study.ReporterTeacher(small_model, reporter)
+        spliceai.ReporterTeacher(small_model, reporter, score="branchpoint")
+    teacher = spliceai.ReporterTeacher(small_model, reporter)
     with pytest.raises(ValueError, match="x must have length 120"):
         teacher(random_sequences(2, 100, seed=0))
 
@@ -164,14 +166,14 @@ def test_teacher_rejects_bad_input(small_model):
 @pytest.mark.slow
 @pytest.mark.skipif(not HAS_SPLICEAI, reason="needs pip install --no-deps spliceai h5py")
 def test_real_spliceai_scores_hbb_exon_2_and_matches_full_computation():
-    from genotutor.splicing import load_spliceai
+    from genotutor.spliceai import load_spliceai
 
     model = load_spliceai([1])
     natural = study.hbb_reporter(exon_length=None)
-    assert study.ReporterTeacher(model, natural).sites(natural.insert()).min() > 0.9
+    assert spliceai.ReporterTeacher(model, natural).sites(natural.insert()).min() > 0.9
     reporter = study.hbb_reporter()
     inserts = reporter_sequences(2, layout=reporter.layout, seed=6)
-    sites = study.ReporterTeacher(model, reporter).sites(inserts)
+    sites = spliceai.ReporterTeacher(model, reporter).sites(inserts)
     full = predict_sites(
         model,
         full_sequences(reporter, inserts),
@@ -186,14 +188,14 @@ def test_exon_covariates_on_a_hand_made_exon():
     layout = Layout(upstream="TTTTTTAG", exon_length=15, downstream="GTAAGTTT")
     exon = "TAACGCGTAGTTCAG"  # codons TAA CGC GTA GTT CAG: one in-frame stop
     x = one_hot(layout.upstream + exon + layout.downstream)
-    table = study.exon_covariates(x, layout)
+    table = splicing.exon_covariates(x, layout)
     row = table.iloc[0]
     assert row["stops"] == 1  # TAG at exon position 7 is out of frame
     assert row["cpg"] == 2  # CG at 3 and 5; the body excludes the last 3 exon bases
     assert row["gc"] == pytest.approx(sum(b in "GC" for b in exon) / 15)
     assert row["GT"] == 2 and row["AG"] == 1  # GT at 6 and 9, AG at 8
-    pwm = study.genome_donor_pwm()
+    pwm = splicing.genome_donor_pwm()
     site = "CAG" + "GTAAGT"
     assert row["donor"] == pytest.approx(sum(pwm[i, "ACGT".index(b)] for i, b in enumerate(site)))
     with pytest.raises(ValueError, match="length"):
-        study.exon_covariates(x[..., :-1], layout)
+        splicing.exon_covariates(x[..., :-1], layout)

@@ -2,28 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
-
 import torch
 from torch import nn
 
-from genotutor.sequences import check_model, check_positive_int, check_tensor
-
-
-@contextmanager
-def evaluating(model: nn.Module) -> Iterator[nn.Module]:
-    """Put ``model`` in eval mode for a block and restore its training mode afterwards.
-
-    The mode is restored in ``finally``, so also after an error.
-    """
-    check_model(model)
-    was_training = model.training
-    model.eval()
-    try:
-        yield model
-    finally:
-        model.train(was_training)
+from genotutor.training import evaluating  # noqa: F401  (re-exported for the methods)
+from genotutor.validation import check_model, check_positive_int, check_target, check_tensor
 
 
 def n_outputs(model: nn.Module, x: torch.Tensor) -> int:
@@ -46,14 +29,7 @@ def check_inputs(model: object, x: object, target: object) -> tuple[nn.Module, t
     """
     model = check_model(model)
     x = check_tensor(x, "x", ndim=3)
-    if isinstance(target, bool) or not isinstance(target, int):
-        raise TypeError(f"target must be an int (an output index); found {target!r}")
-    total = n_outputs(model, x)
-    if not 0 <= target < total:
-        raise ValueError(
-            f"target must be in [0, {total - 1}] (the model has {total} outputs); found {target}"
-        )
-    return model, x, target
+    return model, x, check_target(target, n_outputs(model, x))
 
 
 def check_baseline(baseline: object, x: torch.Tensor, name: str) -> torch.Tensor:

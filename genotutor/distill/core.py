@@ -5,7 +5,6 @@ Taught in chapter 7, "Distilling a splicing model".
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass
 
 import numpy as np
@@ -13,10 +12,19 @@ import pandas as pd
 import torch
 from torch import nn
 
-from genotutor.cache import train_or_load
+from genotutor.cache import array_digest, model_digest
 from genotutor.distill.students import AdditiveStudent, NeuralBasisStudent
-from genotutor.sequences import check_choice, check_model, check_positive_int, check_tensor
-from genotutor.training import fit, predict
+from genotutor.simulate import split_indices
+from genotutor.training import predict, train_cached
+from genotutor.validation import (
+    as_array,
+    check_choice,
+    check_model,
+    check_number,
+    check_positive_int,
+    check_target,
+    check_tensor,
+)
 
 STUDENTS = ("additive", "pairwise", "neural_basis")
 METRICS = ("pearson", "spearman", "r2")
@@ -34,20 +42,6 @@ def build_student(kind: str, length: int, **options: object) -> nn.Module:
     if kind == "pairwise":
         return AdditiveStudent(length, **{"max_distance": 3, **options})
     return NeuralBasisStudent(length, **options)
-
-
-def _digest(*arrays: np.ndarray | torch.Tensor) -> str:
-    digest = hashlib.sha256()
-    for array in arrays:
-        array = array.detach().cpu().numpy() if isinstance(array, torch.Tensor) else array
-        digest.update(np.ascontiguousarray(array).tobytes())
-    return digest.hexdigest()[:16]
-
-
-def model_digest(model: nn.Module) -> str:
-    """A hash of a model's class and weights (a cache key for what was distilled)."""
-    state = model.state_dict()
-    return type(model).__name__ + "-" + _digest(*(state[k] for k in sorted(state)))
 
 
 @dataclass
@@ -130,68 +124,51 @@ def distill(
     check_tensor(sequences, "sequences")
     check_choice(student, "student", STUDENTS)
     options = dict(student_options or {})
-    if not 0 < valid_fraction < 1:
-        raise ValueError(f"valid_fraction must be in (0, 1); found {valid_fraction}")
+    valid_fraction = check_number(
+        valid_fraction, "valid_fraction", minimum=0, maximum=1, inclusive=(False, False)
+    )
     n = len(sequences)
     n_valid = int(round(valid_fraction * n))
     if n_valid < 1 or n - n_valid < 1:
         raise ValueError(f"sequences has {n} rows; too few to hold out {valid_fraction:.0%}")
     y = predict(teacher, sequences)
-    if not 0 <= target < y.shape[1]:
-        raise ValueError(f"target must be in [0, {y.shape[1] - 1}]; found {target}")
+    target = check_target(target, y.shape[1])
     y = y[:, target : target + 1]
-    order = np.random.default_rng(seed).permutation(n)
-    valid_index, train_index = np.sort(order[:n_valid]), np.sort(order[n_valid:])
+    train_index, valid_index, _ = split_indices(n, valid=valid_fraction, test=0.0, seed=seed)
+    train_index, valid_index = np.sort(train_index), np.sort(valid_index)
     config = {
         "name": f"student-{student}",
         "teacher": teacher_key or model_digest(teacher),
-        "data": _digest(sequences),
+        "data": array_digest(sequences),
         "target": target,
         "student": student,
         "options": options,
-        "seed": seed,
-        "fit": {
-            "valid_fraction": valid_fraction,
-            "epochs": epochs,
-            "batch_size": batch_size,
-            "lr": lr,
-            "patience": patience,
-        },
+        "valid_fraction": valid_fraction,
     }
-
-    def train(model: nn.Module) -> pd.DataFrame:
-        train_index_t, valid_index_t = torch.as_tensor(train_index), torch.as_tensor(valid_index)
-        result = fit(
-            model,
-            (sequences[train_index_t], y[train_index_t]),
-            (sequences[valid_index_t], y[valid_index_t]),
-            epochs=check_positive_int(epochs, "epochs"),
-            batch_size=batch_size,
-            lr=lr,
-            patience=patience,
-            loss="mse",
-            seed=seed,
-            progress=progress,
-        )
-        return result.history
-
-    trained = train_or_load(
-        config, lambda: build_student(student, sequences.shape[-1], **options), train
+    train_rows, valid_rows = torch.as_tensor(train_index), torch.as_tensor(valid_index)
+    trained = train_cached(
+        config,
+        lambda: build_student(student, sequences.shape[-1], **options),
+        (sequences[train_rows], y[train_rows]),
+        (sequences[valid_rows], y[valid_rows]),
+        seed=seed,
+        progress=progress,
+        epochs=check_positive_int(epochs, "epochs"),
+        batch_size=check_positive_int(batch_size, "batch_size"),
+        lr=lr,
+        patience=patience,
+        loss="mse",
     )
     return Distilled(trained.model, trained.history, valid_index, config, trained.from_cache)
 
 
 # --------------------------------------------------------------------------- agreement
 def _as_vector(values: object, name: str) -> np.ndarray:
-    if isinstance(values, torch.Tensor):
-        values = values.detach().cpu().numpy()
-    array = np.asarray(values, dtype=np.float64)
+    array = as_array(values, name, ndim=(1, 2), min_size=3)
     if array.ndim == 2 and array.shape[1] == 1:
         array = array[:, 0]
-    if array.ndim != 1 or len(array) < 3:
-        raise ValueError(f"{name} must have shape (N,) with N >= 3; found shape {array.shape}")
-    if not np.isfinite(array).all():
-        raise ValueError(f"{name} contains NaN or infinite values; expected finite numbers")
+    if array.ndim != 1:
+        raise ValueError(f"{name} must have shape (N,) or (N, 1); found shape {array.shape}")
     return array
 
 
@@ -227,8 +204,7 @@ def fidelity(
     check_model(teacher, "teacher")
     check_tensor(x, "x")
     teacher_out = predict(teacher, x)
-    if not 0 <= target < teacher_out.shape[1]:
-        raise ValueError(f"target must be in [0, {teacher_out.shape[1] - 1}]; found {target}")
+    target = check_target(target, teacher_out.shape[1])
     result = agreement(predict(student, x)[:, 0], teacher_out[:, target])
     return {**result, "n": len(x)}
 

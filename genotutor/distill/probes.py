@@ -15,6 +15,7 @@ from torch import nn
 from genotutor.sequences import check_model, check_positive_int, check_tensor
 from genotutor.splicing.features import ACTIONS, count_feature, edit_feature
 from genotutor.training import predict
+from genotutor.validation import check_target
 
 Truth = Callable[[torch.Tensor], torch.Tensor] | nn.Module
 
@@ -81,9 +82,7 @@ def confounder_effect(
     n_sites = check_positive_int(n_sites, "n_sites")
     options = {"region": region, "frame": frame, "motif": motif}
     before = predict(model, x)
-    if not 0 <= target < before.shape[1]:
-        raise ValueError(f"target must be in [0, {before.shape[1] - 1}]; found {target}")
-    before = before[:, target]
+    before = before[:, check_target(target, before.shape[1])]
     truth_before = _truth_values(truth, x) if truth is not None else None
     count_before = count_feature(x, feature, **options)
     rows = []

@@ -13,6 +13,7 @@ import torch
 from genotutor.distill.students import NeuralBasisStudent
 from genotutor.plotting import logo
 from genotutor.sequences import ALPHABET, check_tensor
+from genotutor.training import evaluating
 
 
 def _check_student(student: object) -> NeuralBasisStudent:
@@ -62,12 +63,8 @@ def filter_report(
             f"covariates must be a DataFrame with one row per sequence ({len(x)}); found "
             f"{type(covariates).__name__} of length {len(covariates)}"
         )
-    was_training = student.training
-    student.eval()
-    try:
+    with evaluating(student):
         summed = student.contributions(x).sum(dim=-1) * student.linear.weight[0]
-    finally:
-        student.train(was_training)
     values = summed.numpy().astype(np.float64)
     rows = []
     for k, consensus in enumerate(filter_consensus(student)):

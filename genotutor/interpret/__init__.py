@@ -1,5 +1,6 @@
 """Model-based interpretation: filters as motifs, global importance analysis, motif
-discovery from attributions, and the trained models chapters 3 and 4 interpret.
+discovery from attributions. (The models chapters 3 and 4 interpret are
+:mod:`genotutor.studies.planted`.)
 
 Taught in chapter 3 ("Model-based interpretation") and chapter 4 ("What attributions
 cannot tell you").
@@ -15,7 +16,6 @@ from genotutor.interpret.filters import (
 )
 from genotutor.interpret.gia import GlobalImportance, embed, global_importance, spacing_curve
 from genotutor.interpret.seqlets import SeqletClusters, cluster_seqlets, extract_seqlets
-from genotutor.interpret.tasks import confounded_task_model, cooperative_task_model
 
 __all__ = [
     "FilterPWMs",
@@ -23,8 +23,6 @@ __all__ = [
     "GlobalImportance",
     "SeqletClusters",
     "cluster_seqlets",
-    "confounded_task_model",
-    "cooperative_task_model",
     "embed",
     "extract_seqlets",
     "filter_activations",

@@ -18,6 +18,7 @@ from tqdm.auto import tqdm
 from genotutor.motifs import Motif, get_motif
 from genotutor.sequences import ALPHABET, check_model, check_one_hot, check_positive_int, one_hot
 from genotutor.training import predict
+from genotutor.validation import check_target
 
 Insert = str | Motif
 
@@ -141,8 +142,7 @@ def global_importance(
     planted = embed(background, insert, positions, strands=strands)
     before = predict(model, background)
     after = predict(model, planted)
-    if not 0 <= target < before.shape[1]:
-        raise ValueError(f"target must be in [0, {before.shape[1] - 1}]; found {target}")
+    target = check_target(target, before.shape[1])
     effects = after[:, target] - before[:, target]
     sem = float(effects.std() / np.sqrt(len(effects))) if len(effects) > 1 else float("nan")
     return GlobalImportance(float(effects.mean()), sem, effects)
@@ -198,8 +198,7 @@ def spacing_curve(
     if position is None:
         position = max(0, (length - (width_1 + max(spacings) + width_2)) // 2)
     before = predict(model, check_one_hot(background, "background"))
-    if not 0 <= target < before.shape[1]:
-        raise ValueError(f"target must be in [0, {before.shape[1] - 1}]; found {target}")
+    target = check_target(target, before.shape[1])
 
     def effect(planted: torch.Tensor) -> torch.Tensor:
         return predict(model, planted)[:, target] - before[:, target]

@@ -1,10 +1,14 @@
-"""Splicing: a simulator with a known splicing code, teacher models, and SpliceAI in PyTorch.
+"""Splicing: a simulator with a known splicing code, its features, and teacher models.
 
-Taught in chapter 7, "Distilling a splicing model".
+SpliceAI itself (the port, its weights, context reuse, reporters) is
+:mod:`genotutor.spliceai`.
+
+Taught in chapter 7, "Distilling a splicing model" (exon covariates in chapter 8).
 """
 
-from genotutor.splicing.features import FEATURES, count_feature, edit_feature  # noqa: F401
-from genotutor.splicing.simulator import (  # noqa: F401
+from genotutor.splicing.code import exon_covariates
+from genotutor.splicing.features import FEATURES, count_feature, edit_feature
+from genotutor.splicing.simulator import (
     Layout,
     SplicingCode,
     SplicingSet,
@@ -15,10 +19,7 @@ from genotutor.splicing.simulator import (  # noqa: F401
     reporter_sequences,
     simulate_splicing,
 )
-from genotutor.splicing.spliceai import SpliceAI, SpliceAIEnsemble, predict_sites  # noqa: F401
-from genotutor.splicing.spliceai_context import ContextSpliceAI  # noqa: F401
-from genotutor.splicing.spliceai_weights import load_spliceai  # noqa: F401
-from genotutor.splicing.teachers import (  # noqa: F401
+from genotutor.splicing.teachers import (
     GenomeTeacher,
     SpliceSiteNet,
     Teacher,
@@ -27,3 +28,26 @@ from genotutor.splicing.teachers import (  # noqa: F401
     splicing_cnn,
     splicing_teacher,
 )
+
+__all__ = [
+    "FEATURES",
+    "GenomeTeacher",
+    "Layout",
+    "SpliceSiteNet",
+    "SplicingCode",
+    "SplicingSet",
+    "Teacher",
+    "TruthModel",
+    "count_feature",
+    "edit_feature",
+    "exon_covariates",
+    "genome_5ss",
+    "genome_decoys",
+    "genome_donor_pwm",
+    "genome_splice_model",
+    "plant_hairpin",
+    "reporter_sequences",
+    "simulate_splicing",
+    "splicing_cnn",
+    "splicing_teacher",
+]

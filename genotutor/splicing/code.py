@@ -18,7 +18,8 @@ import torch
 from torch import nn
 
 from genotutor.sequences import ALPHABET
-from genotutor.splicing.features import feature_starts, to_codes
+from genotutor.splicing.features import count_feature, feature_starts, to_codes
+from genotutor.validation import check_tensor
 
 UPSTREAM = "TCTTTTCCTTCTTCTTGCAG"  # a pyrimidine tract and the 3' splice site AG
 DOWNSTREAM = "GTAAGTATTCATTGCTTACT"  # +1..+6 GTAAGT, then intron
@@ -255,3 +256,44 @@ class TruthModel(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.code.logit(x)[:, None]
+
+
+# --------------------------------------------------------------------------- covariates
+def exon_covariates(x: torch.Tensor, layout: Layout) -> pd.DataFrame:
+    """Simple features of exons in a reporter, to read a student's filters against.
+
+    Parameters
+    ----------
+    x : torch.Tensor, shape (N, 4, layout.length)
+        One-hot inserts.
+    layout : genotutor.splicing.Layout
+
+    Returns
+    -------
+    pandas.DataFrame
+        Per sequence: ``cpg`` (CpG dinucleotides in the exon body), ``stops`` (in-frame stop
+        codons there, codons starting at the exon's first base), ``gc`` (G+C fraction of
+        the exon), ``GT`` and ``AG`` (counts in the exon body: cryptic donor and acceptor
+        cores) and ``donor`` (genome log-odds score of the 5' splice site, exon -3..+6).
+
+    Taught in chapter 8.
+    """
+    check_tensor(x, "x")
+    if not isinstance(layout, Layout):
+        raise TypeError(f"layout must be a genotutor.splicing.Layout; found {layout!r}")
+    if x.shape[-1] != layout.length:
+        raise ValueError(f"x must have length {layout.length}; found shape {tuple(x.shape)}")
+    body = layout.body
+    codes = to_codes(x)
+    exon = codes[:, layout.exon_start : layout.exon_stop]
+    start, stop = layout.donor
+    pwm = genome_donor_pwm()
+    features = {
+        "cpg": count_feature(x, "cpg", region=body),
+        "stops": count_feature(x, "stop", region=body, frame=layout.exon_start),
+        "gc": torch.from_numpy(((exon == 1) | (exon == 2)).mean(axis=1)),
+        "GT": count_feature(x, "motif", motif="GT", region=body),
+        "AG": count_feature(x, "motif", motif="AG", region=body),
+        "donor": torch.from_numpy(pwm[np.arange(9), codes[:, start:stop]].sum(axis=1)),
+    }
+    return pd.DataFrame({k: np.asarray(v, dtype=np.float64) for k, v in features.items()})

@@ -16,7 +16,13 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from genotutor.sequences import ALPHABET, check_choice, check_one_hot, check_positive_int
+from genotutor.sequences import ALPHABET
+from genotutor.validation import (
+    check_choice,
+    check_one_hot,
+    check_positive_int,
+    check_region,
+)
 
 FEATURES = ("cpg", "stop", "motif")
 ACTIONS = ("add", "remove")
@@ -52,25 +58,6 @@ def motif_codes(motif: str, name: str = "motif") -> np.ndarray:
     if bad:
         raise ValueError(f"{name} must contain only A, C, G, T; found {bad} in {motif!r}")
     return np.array([ALPHABET.index(b) for b in letters], dtype=np.int64)
-
-
-def check_region(region: object, length: int) -> tuple[int, int]:
-    """Return ``(start, stop)`` with ``0 <= start < stop <= length``; None means everything."""
-    if region is None:
-        return 0, length
-    if (
-        not isinstance(region, (tuple, list))
-        or len(region) != 2
-        or not all(isinstance(v, (int, np.integer)) for v in region)
-    ):
-        raise TypeError(f"region must be a pair (start, stop) of ints or None; found {region!r}")
-    start, stop = int(region[0]), int(region[1])
-    if not 0 <= start < stop <= length:
-        raise ValueError(
-            f"region must satisfy 0 <= start < stop <= {length} (the sequence length); "
-            f"found {region!r}"
-        )
-    return start, stop
 
 
 # --------------------------------------------------------------------------- finding

@@ -20,13 +20,13 @@ import pandas as pd
 import torch
 from torch import nn
 
-from genotutor.cache import train_or_load
 from genotutor.models import Basset
 from genotutor.sequences import ALPHABET, check_choice, check_positive_int
+from genotutor.simulate import split_indices
 from genotutor.splicing.code import Layout, _genome_codes, _genome_table
 from genotutor.splicing.features import from_codes
 from genotutor.splicing.simulator import KINDS, SplicingSet, simulate_splicing
-from genotutor.training import fit
+from genotutor.training import train_cached
 
 
 # --------------------------------------------------------------------------- synthetic teacher
@@ -107,25 +107,19 @@ def splicing_teacher(
     config = {
         "name": f"splicing-teacher-{kind}",
         "data": {"kind": kind, "n": n, "confounding": confounding, "seed": data_seed},
-        "seed": seed,
-        "fit": {"epochs": epochs, "lr": lr, "patience": patience},
     }
-
-    def train_model(model: nn.Module) -> pd.DataFrame:
-        result = fit(
-            model,
-            (train.x, train.label),
-            (valid.x, valid.label),
-            epochs=epochs,
-            lr=lr,
-            patience=patience,
-            loss="mse",
-            seed=seed,
-            progress=progress,
-        )
-        return result.history
-
-    trained = train_or_load(config, lambda: splicing_cnn(Layout().length), train_model)
+    trained = train_cached(
+        config,
+        lambda: splicing_cnn(Layout().length),
+        (train.x, train.label),
+        (valid.x, valid.label),
+        seed=seed,
+        progress=progress,
+        epochs=epochs,
+        lr=lr,
+        patience=patience,
+        loss="mse",
+    )
     return Teacher(trained.model, trained.history, train, valid, test, config, trained.from_cache)
 
 
@@ -178,14 +172,13 @@ def genome_decoys(n: int, *, seed: int = 0) -> torch.Tensor:
 
 
 def _genome_split(n_sites: int, seed: int, valid: float = 0.1) -> tuple:
-    """Sites drawn by genome count, from disjoint train / validation halves of the list."""
-    rng = np.random.default_rng(seed)
+    """Sites drawn by genome count, from disjoint train / validation parts of the list."""
     sites = _genome_codes()
     weight = _genome_table()["count"].to_numpy().astype(float)
-    order = rng.permutation(len(sites))
-    n_valid = int(round(valid * len(sites)))
+    train_index, valid_index, _ = split_indices(len(sites), valid=valid, test=0.0, seed=seed)
+    rng = np.random.default_rng([seed, 1])  # the draws, independent of the split
     parts = []
-    for index, share in ((order[n_valid:], 1 - valid), (order[:n_valid], valid)):
+    for index, share in ((train_index, 1 - valid), (valid_index, valid)):
         p = weight[index] / weight[index].sum()
         drawn = rng.choice(index, size=max(1, int(round(share * n_sites))), p=p)
         parts.append(from_codes(sites[drawn]))
@@ -258,27 +251,18 @@ def genome_splice_model(
 
     train = labelled(sites_train, decoys[: len(sites_train)])
     valid = labelled(sites_valid, decoys[len(sites_train) :])
-    config = {
-        "name": "genome-5ss-model",
-        "data": {"n_sites": n_sites, "seed": data_seed},
-        "seed": seed,
-        "fit": {"epochs": epochs, "lr": lr, "patience": patience},
-    }
-
-    def train_model(model: nn.Module) -> pd.DataFrame:
-        result = fit(
-            model,
-            train,
-            valid,
-            epochs=epochs,
-            lr=lr,
-            patience=patience,
-            loss="bce",
-            batch_size=256,
-            seed=seed,
-            progress=progress,
-        )
-        return result.history
-
-    trained = train_or_load(config, SpliceSiteNet, train_model)
+    config = {"name": "genome-5ss-model", "data": {"n_sites": n_sites, "seed": data_seed}}
+    trained = train_cached(
+        config,
+        SpliceSiteNet,
+        train,
+        valid,
+        seed=seed,
+        progress=progress,
+        epochs=epochs,
+        lr=lr,
+        patience=patience,
+        loss="bce",
+        batch_size=256,
+    )
     return GenomeTeacher(trained.model, trained.history, valid, config, trained.from_cache)

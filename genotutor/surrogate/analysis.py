@@ -13,6 +13,7 @@ from torch import nn
 from genotutor.sequences import check_choice, check_model, check_positive_int
 from genotutor.surrogate.fit import Surrogate, fit_surrogate
 from genotutor.surrogate.library import check_window, mutagenesis_library
+from genotutor.validation import check_target
 
 
 def single_mutants(x: torch.Tensor) -> torch.Tensor:
@@ -131,9 +132,7 @@ def explain_locus(
     library = mutagenesis_library(x, n, mutation_rate=mutation_rate, window=window, seed=seed)
     start, stop = check_window(window, library.shape[-1])
     outputs = predict(model, library)
-    if not 0 <= int(target) < outputs.shape[1]:
-        raise ValueError(f"target must be in [0, {outputs.shape[1] - 1}]; found {target}")
-    y = outputs[:, int(target)]
+    y = outputs[:, check_target(target, outputs.shape[1])]
     surrogate = fit_surrogate(
         library[..., start:stop],
         y,

@@ -16,30 +16,25 @@ import pandas as pd
 import torch
 from tqdm.auto import tqdm
 
-from genotutor.sequences import ALPHABET, check_choice, check_one_hot, check_positive_int
+from genotutor.sequences import ALPHABET
+from genotutor.simulate import split_indices
 from genotutor.surrogate.gauge import GAUGES, fix_gauge, gauge_distribution
 from genotutor.surrogate.model import GPMAPS, NOISES, NONLINEARITIES, SurrogateNet, flatten
+from genotutor.validation import as_array, check_choice, check_one_hot, check_positive_int
 
 
 def check_labels(y: object, n: int, name: str = "y") -> torch.Tensor:
     """Return ``y`` as a float32 ``(n,)`` tensor; raise on wrong size or non-finite values."""
-    if isinstance(y, (pd.Series, np.ndarray, list, tuple)):
-        y = torch.as_tensor(np.asarray(y, dtype=np.float32))
-    if not isinstance(y, torch.Tensor):
-        raise TypeError(f"{name} must be a tensor or array of numbers; found {type(y).__name__}")
-    y = y.detach().float()
-    if y.ndim == 2 and y.shape[1] == 1:
-        y = y[:, 0]
-    if y.ndim != 1 or len(y) != n:
+    if isinstance(y, pd.Series):
+        y = y.to_numpy()
+    array = as_array(y, name)
+    if array.ndim == 2 and array.shape[1] == 1:
+        array = array[:, 0]
+    if array.ndim != 1 or len(array) != n:
         raise ValueError(
-            f"{name} must have shape ({n},), one label per library sequence; found {tuple(y.shape)}"
+            f"{name} must have shape ({n},), one label per library sequence; found {array.shape}"
         )
-    bad = ~torch.isfinite(y)
-    if bool(bad.any()):
-        raise ValueError(
-            f"{name} contains {int(bad.sum())} NaN or infinite values (first at index "
-            f"{int(bad.nonzero()[0])}); expected finite labels: drop or fix those sequences"
-        )
+    y = torch.from_numpy(array.astype(np.float32))
     if float(y.std()) == 0.0:
         raise ValueError(f"{name} is constant ({float(y[0])}); a surrogate needs labels that vary")
     return y
@@ -368,9 +363,10 @@ def fit_surrogate(
 
     generator = torch.Generator().manual_seed(seed)
     torch.manual_seed(seed)
-    order = torch.randperm(n, generator=generator)
-    n_valid = max(1, int(round(valid_fraction * n)))
-    valid_index, train_index = order[:n_valid], order[n_valid:]
+    train_index, valid_index, _ = split_indices(n, valid=valid_fraction, test=0.0, seed=seed)
+    if len(valid_index) == 0:
+        raise ValueError(f"valid_fraction {valid_fraction} of {n} sequences holds out none")
+    train_index, valid_index = torch.as_tensor(train_index), torch.as_tensor(valid_index)
     features = flatten(library)
     y_mean, y_scale = labels[train_index].mean(), labels[train_index].std().clamp(min=1e-8)
     standard = (labels - y_mean) / y_scale

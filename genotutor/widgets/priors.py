@@ -20,6 +20,7 @@ from genotutor.priors import (
     spectrum,
 )
 from genotutor.sequences import check_model, check_tensor
+from genotutor.training import evaluating
 from genotutor.widgets._base import render_into
 
 
@@ -133,12 +134,8 @@ class PriorExplorer(widgets.VBox):
         key = (name, index)
         if key not in self._tracks:
             model = self.models[name]
-            was_training = model.training
-            model.eval()
-            try:
+            with evaluating(model):
                 track = attribution_track(model, self.x[index : index + 1], target=self.target)
-            finally:
-                model.train(was_training)
             self._tracks[key] = track[0]
         return self._tracks[key]
 

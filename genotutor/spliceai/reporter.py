@@ -1,13 +1,13 @@
 """SpliceAI as a teacher: exons and 5' splice sites placed in one fixed gene context.
 
-Chapter 8 queries SpliceAI on sequences that differ only in a short insert: random 70-nt
-exons, or the 9-nt 5' splice sites of the massively parallel splicing assay (MPSA). The
-fixed context is the human beta-globin gene (HBB), padded with 5,000 N on each side as
-SpliceAI's own scoring pads gene ends; the insert replaces HBB's exon 2 (or only its 5'
-splice site). :func:`hbb_reporter` builds that context; :class:`ReporterTeacher` scores
-inserts in it with :class:`genotutor.splicing.spliceai_context.ContextSpliceAI` (the
-context's activations are computed once) and caches every score with
-:func:`genotutor.cache.memoize`, so a rebuild does not run SpliceAI again.
+A :class:`Reporter` is a gene with one exon made replaceable: :func:`make_reporter` pads
+any gene with 5,000 N on each side (as SpliceAI's own scoring pads gene ends) and marks an
+insert (intron flank, exon, intron flank) that queries overwrite: random exons, or only
+the 9-nt 5' splice site. :class:`ReporterTeacher` scores inserts in it with
+:class:`genotutor.spliceai.context.ContextSpliceAI` (the context's activations are
+computed once) and caches every score with :func:`genotutor.cache.memoize`, so a rebuild
+does not run SpliceAI again. The book's reporter (HBB exon 2) is built by
+:func:`genotutor.studies.spliceai_hbb.hbb_reporter`.
 
 The teacher's score follows Liu, Zhang and Regev (2025): the mean of SpliceAI's acceptor
 probability at the exon's first base and its donor probability at the exon's last base.
@@ -20,27 +20,26 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 
-import numpy as np
-import pandas as pd
 import torch
 from torch import nn
 from tqdm.auto import tqdm
 
-from genotutor.cache import memoize
-from genotutor.datasets import data_path
-from genotutor.sequences import check_choice, check_model, check_positive_int, check_tensor, one_hot
-from genotutor.splicing.code import Layout, genome_donor_pwm
-from genotutor.splicing.features import count_feature, to_codes
-from genotutor.splicing.spliceai import FLANK, SpliceAI, SpliceAIEnsemble
-from genotutor.splicing.spliceai_context import ContextSpliceAI
+from genotutor.cache import array_digest, memoize, model_digest
+from genotutor.sequences import one_hot
+from genotutor.spliceai.context import ContextSpliceAI
+from genotutor.spliceai.model import FLANK, SpliceAI, SpliceAIEnsemble
+from genotutor.splicing.code import Layout
+from genotutor.training import evaluating
+from genotutor.validation import (
+    check_bool,
+    check_choice,
+    check_model,
+    check_number,
+    check_positive_int,
+    check_region,
+    check_tensor,
+)
 
-# The human beta-globin gene, HBB (GenBank KU350152.1, 2,031 nt: 5' flank, exons 1-3 with
-# introns 1-2, 3' UTR), shipped in data/ (provenance in data/README.md); the same
-# sequence as benchmarks/spliceai_fixture.py uses. GenBank sequences carry no use restrictions.
-HBB_GENE = data_path("hbb_KU350152.1.txt").read_text().strip()
-# HBB exon 2 (223 nt): its first base follows intron 1's ...CCCTTAG, its last base
-# precedes intron 2's GTGAGT.
-HBB_EXON2 = (HBB_GENE.index("CCCTTAGGCTGCT") + 7, HBB_GENE.index("CTTCAGGGTGAGT") + 7)
 SCORES = ("mean", "acceptor", "donor")
 
 
@@ -88,21 +87,35 @@ class Reporter:
         return hashlib.sha256(data).hexdigest()[:16]
 
 
-def hbb_reporter(exon_length: int | None = 70, *, flank: int = 25) -> Reporter:
-    """HBB with its exon 2 replaced by an insert: ``flank`` nt of intron, the exon, ``flank``.
+def make_reporter(
+    gene: str,
+    exon: tuple[int, int],
+    *,
+    exon_length: int | None = 70,
+    flank: int = 25,
+    name: str = "reporter",
+) -> Reporter:
+    """A gene with one exon made replaceable: ``flank`` nt of intron, the exon, ``flank``.
 
-    The flanks are HBB's own intron sequence around exon 2 (intron 1's polypyrimidine
-    tract and AG, intron 2's GTGAGT...), so they stay fixed while the exon varies, like
-    the random exons of Liu, Zhang and Regev (2025) in their minigene reporter.
+    The flanks are the gene's own intron sequence around the exon, so they stay fixed
+    while the exon varies, like the random exons of Liu, Zhang and Regev (2025) in their
+    minigene reporter. The gene is padded with 5,000 N on each side.
 
     Parameters
     ----------
+    gene : str
+        The gene's DNA (A, C, G, T; N allowed and encoded as all-zero columns).
+    exon : (int, int)
+        The exon to replace, ``[start, stop)`` in ``gene``: its first base follows the
+        upstream intron's AG, its last base precedes the downstream intron's GT.
     exon_length : int or None
-        Length of the exon that inserts carry (its content in ``context`` is a
-        placeholder). ``None`` keeps HBB's natural exon 2 (223 nt) in place.
+        Length of the exon that inserts carry (its content in the context is a
+        placeholder). ``None`` keeps the gene's own exon in place.
     flank : int
         Intron nucleotides on each side of the exon that belong to the insert (at least
-        6 on the downstream side, for the 5' splice site's +1..+6).
+        6, for the 5' splice site's +1..+6).
+    name : str
+        A label for tables and plots.
 
     Returns
     -------
@@ -110,24 +123,28 @@ def hbb_reporter(exon_length: int | None = 70, *, flank: int = 25) -> Reporter:
 
     Taught in chapter 8.
     """
+    if not isinstance(gene, str) or not gene:
+        raise TypeError(f"gene must be a non-empty DNA string; found {type(gene).__name__}")
+    acceptor, end = check_region(exon, len(gene), "exon", allow_none=False)
     flank = check_positive_int(flank, "flank", minimum=6)
-    acceptor, end = HBB_EXON2
-    if flank > 200:
-        raise ValueError(f"flank must be at most 200 nt (inside HBB's introns); found {flank}")
-    exon = HBB_GENE[acceptor:end]
+    if flank > min(acceptor, len(gene) - end):
+        raise ValueError(
+            f"flank must fit inside the gene on both sides of the exon (at most "
+            f"{min(acceptor, len(gene) - end)} nt here); found {flank}"
+        )
+    body = gene[acceptor:end]
     if exon_length is not None:  # a placeholder: inserts overwrite it
         exon_length = check_positive_int(exon_length, "exon_length", minimum=9)
-        exon = (exon + "A" * exon_length)[:exon_length]
+        body = (body + "A" * exon_length)[:exon_length]
     layout = Layout(
-        upstream=HBB_GENE[acceptor - flank : acceptor],
-        exon_length=len(exon),
-        downstream=HBB_GENE[end : end + flank],
+        upstream=gene[acceptor - flank : acceptor],
+        exon_length=len(body),
+        downstream=gene[end : end + flank],
     )
-    left = "N" * FLANK + HBB_GENE[: acceptor - flank]
-    sequence = left + layout.upstream + exon + layout.downstream + HBB_GENE[end + flank :]
+    left = "N" * FLANK + gene[: acceptor - flank]
+    sequence = left + layout.upstream + body + layout.downstream + gene[end + flank :]
     context = one_hot(sequence + "N" * FLANK, unknown="zeros")[0]
-    name = "HBB exon 2" if exon_length is None else f"HBB, exon 2 -> {exon_length} nt"
-    return Reporter(context, layout, len(left), name)
+    return Reporter(context, layout, len(left), str(name))
 
 
 class ReporterTeacher(nn.Module):
@@ -137,7 +154,7 @@ class ReporterTeacher(nn.Module):
     returns the logit of SpliceAI's score there: by default the mean of the acceptor
     probability at the exon's first base and the donor probability at its last base (the
     teacher score of Liu, Zhang and Regev 2025). Scores are computed by
-    :class:`~genotutor.splicing.spliceai_context.ContextSpliceAI` (built on first use),
+    :class:`~genotutor.spliceai.context.ContextSpliceAI` (built on first use),
     kept in memory per sequence and stored on disk with :func:`genotutor.cache.memoize`.
 
     Taught in chapter 8.
@@ -185,33 +202,16 @@ class ReporterTeacher(nn.Module):
                 f"{type(check_model(model)).__name__}"
             )
         if not isinstance(reporter, Reporter):
-            raise TypeError(f"reporter must be a Reporter (hbb_reporter()); found {reporter!r}")
-        length = reporter.layout.length
-        region = (0, length) if region is None else region
-        if (
-            not isinstance(region, (tuple, list))
-            or len(region) != 2
-            or not all(isinstance(v, (int, np.integer)) for v in region)
-            or not 0 <= region[0] < region[1] <= length
-        ):
-            raise ValueError(
-                f"region must be a pair (start, stop) with 0 <= start < stop <= {length} "
-                f"(the reporter's insert); found {region!r}"
-            )
-        if not 0 < eps < 0.5:
-            raise ValueError(f"eps must be in (0, 0.5); found {eps}")
-        self.model = model.eval()
+            raise TypeError(f"reporter must be a Reporter (make_reporter()); found {reporter!r}")
+        self.model = model  # its train/eval mode is the caller's: scoring switches it
         self.reporter = reporter
-        self.region = (int(region[0]), int(region[1]))
+        self.region = check_region(region, reporter.layout.length, "region")
         self.score = check_choice(score, "score", SCORES)
         self.batch_size = check_positive_int(batch_size, "batch_size")
-        self.eps, self.progress = float(eps), bool(progress)
-        state = model.state_dict()
-        weights = hashlib.sha256()
-        for name in sorted(state):
-            weights.update(state[name].numpy().tobytes())
+        self.eps = check_number(eps, "eps", minimum=0, maximum=0.5, inclusive=(False, False))
+        self.progress = check_bool(progress, "progress")
         self.key = (
-            f"spliceai-{len(members)}-{weights.hexdigest()[:12]}-{reporter.digest()}-"
+            f"spliceai-{len(members)}-{model_digest(model)}-{reporter.digest()}-"
             f"{self.region[0]}-{self.region[1]}"
         )
         self._scorer: ContextSpliceAI | None = None
@@ -227,14 +227,15 @@ class ReporterTeacher(nn.Module):
             start = self.reporter.start
             region = (start + self.region[0], start + self.region[1])
             positions = [self.reporter.acceptor, self.reporter.donor]
-            self._scorer = ContextSpliceAI(self.model, self.reporter.context, region, positions)
+            with evaluating(self.model):
+                self._scorer = ContextSpliceAI(self.model, self.reporter.context, region, positions)
         return self._scorer
 
     def _compute(self, x: torch.Tensor) -> torch.Tensor:
         scorer = self._context_scorer()
         out = []
         batches = range(0, len(x), self.batch_size)
-        with torch.inference_mode():
+        with evaluating(self.model), torch.inference_mode():
             for i in tqdm(batches, disable=not self.progress, desc="SpliceAI", leave=False):
                 probs = scorer(x[i : i + self.batch_size])  # (B, 3, 2)
                 out.append(torch.stack([probs[:, 1, 0], probs[:, 2, 1]], dim=1))
@@ -254,6 +255,12 @@ class ReporterTeacher(nn.Module):
             Acceptor probability at the exon's first base, donor probability at its last.
         """
         check_tensor(x, "x")
+        if x.requires_grad and torch.is_grad_enabled():
+            raise TypeError(
+                "ReporterTeacher has no gradients (its scores are cached, computed without "
+                "autograd): explain it with a forward-only method such as "
+                "attribute(..., 'ism'), not a gradient or DeepLIFT method"
+            )
         if x.shape[-1] != self.length:
             raise ValueError(
                 f"x must have length {self.length} (region {self.region} of the reporter's "
@@ -268,7 +275,7 @@ class ReporterTeacher(nn.Module):
         unique = list(first.values())
         if unique:
             new = x[unique]
-            digest = hashlib.sha256(new.numpy().tobytes()).hexdigest()[:16]
+            digest = array_digest(new)
             config = {"name": "spliceai-reporter-sites", "teacher": self.key, "inserts": digest}
             result = memoize(config, lambda: {"sites": self._compute(new)})["sites"]
             for i, value in zip(unique, result):
@@ -284,43 +291,3 @@ class ReporterTeacher(nn.Module):
             p = sites[:, SCORES.index(self.score) - 1]
         p = p.clamp(self.eps, 1 - self.eps)
         return torch.log(p / (1 - p))[:, None]
-
-
-def exon_covariates(x: torch.Tensor, layout: Layout) -> pd.DataFrame:
-    """Simple features of exons in a reporter, to read a student's filters against.
-
-    Parameters
-    ----------
-    x : torch.Tensor, shape (N, 4, layout.length)
-        One-hot inserts.
-    layout : Layout
-
-    Returns
-    -------
-    pandas.DataFrame
-        Per sequence: ``cpg`` (CpG dinucleotides in the exon body), ``stops`` (in-frame stop
-        codons there, codons starting at the exon's first base), ``gc`` (G+C fraction of
-        the exon), ``GT`` and ``AG`` (counts in the exon body: cryptic donor and acceptor
-        cores) and ``donor`` (genome log-odds score of the 5' splice site, exon -3..+6).
-
-    Taught in chapter 8.
-    """
-    check_tensor(x, "x")
-    if not isinstance(layout, Layout):
-        raise TypeError(f"layout must be a genotutor.splicing.Layout; found {layout!r}")
-    if x.shape[-1] != layout.length:
-        raise ValueError(f"x must have length {layout.length}; found shape {tuple(x.shape)}")
-    body = layout.body
-    codes = to_codes(x)
-    exon = codes[:, layout.exon_start : layout.exon_stop]
-    start, stop = layout.donor
-    pwm = genome_donor_pwm()
-    features = {
-        "cpg": count_feature(x, "cpg", region=body),
-        "stops": count_feature(x, "stop", region=body, frame=layout.exon_start),
-        "gc": torch.from_numpy(((exon == 1) | (exon == 2)).mean(axis=1)),
-        "GT": count_feature(x, "motif", motif="GT", region=body),
-        "AG": count_feature(x, "motif", motif="AG", region=body),
-        "donor": torch.from_numpy(pwm[np.arange(9), codes[:, start:stop]].sum(axis=1)),
-    }
-    return pd.DataFrame({k: np.asarray(v, dtype=np.float64) for k, v in features.items()})

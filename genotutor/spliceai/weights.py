@@ -5,12 +5,12 @@ ship inside the ``spliceai`` package on PyPI, licensed for non-commercial use on
 (CC BY-NC 4.0). genotutor never copies them: it finds the installed package with
 ``importlib.util.find_spec`` (``import spliceai`` would need TensorFlow and
 ``pkg_resources``), walks each file's Keras model graph to pair its layers with the
-parameters of :class:`genotutor.splicing.spliceai.SpliceAI`, and reads the arrays with h5py.
+parameters of :class:`genotutor.spliceai.model.SpliceAI`, and reads the arrays with h5py.
 Install the weights without TensorFlow::
 
     pip install --no-deps spliceai h5py
 
-Taught in chapter 7, "Distilling a splicing model".
+Taught in chapter 8, "A real teacher: SpliceAI".
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from pathlib import Path
 import torch
 
 from genotutor.sequences import check_choice
-from genotutor.splicing.spliceai import PADDINGS, SpliceAI, SpliceAIEnsemble
+from genotutor.spliceai.model import PADDINGS, SpliceAI, SpliceAIEnsemble
 
 INSTALL_HINT = "pip install --no-deps spliceai h5py"
 
@@ -31,7 +31,7 @@ INSTALL_HINT = "pip install --no-deps spliceai h5py"
 def spliceai_weight_files(ensemble: Iterable[int] = range(1, 6)) -> list[Path]:
     """Paths of the installed ``spliceai`` package's weight files, without importing it.
 
-    Taught in chapter 7.
+    Taught in chapter 8.
 
     Parameters
     ----------
@@ -187,7 +187,7 @@ def load_spliceai(
     Needs ``spliceai`` and ``h5py`` but not TensorFlow: ``pip install --no-deps spliceai
     h5py``. The weights are licensed CC BY-NC 4.0 (non-commercial use only).
 
-    Taught in chapter 7.
+    Taught in chapter 8.
 
     Parameters
     ----------

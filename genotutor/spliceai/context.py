@@ -1,6 +1,6 @@
 """SpliceAI on many sequences that share a fixed context: compute only what the insert changes.
 
-Chapter 7 scores thousands of exons placed in one fixed reporter. SpliceAI reads 5,000 nt
+Chapter 8 scores thousands of exons placed in one fixed reporter. SpliceAI reads 5,000 nt
 on each side of every output, but an insert of ~100 nt only changes, after ``j`` residual
 units, the activations within ``c_j`` nt of it (``c_j`` = the context the first ``j`` units
 see on each side). Everything else equals the reference context's activations, which are
@@ -10,7 +10,7 @@ a wanted output: about a fifth of the work of the full computation for a 120-nt 
 The result equals running the model on the full sequences (up to floating-point rounding;
 ``benchmarks/spliceai_speed.py`` measures the difference).
 
-Taught in chapter 7, "Distilling a splicing model".
+Taught in chapter 8, "A real teacher: SpliceAI".
 """
 
 from __future__ import annotations
@@ -20,8 +20,9 @@ from collections.abc import Sequence
 import torch
 from torch import nn
 
-from genotutor.sequences import check_tensor
-from genotutor.splicing.spliceai import SpliceAI, SpliceAIEnsemble
+from genotutor.spliceai.model import SpliceAI, SpliceAIEnsemble
+from genotutor.training import evaluating
+from genotutor.validation import check_region, check_tensor
 
 
 class _MemberCache:
@@ -85,7 +86,7 @@ class ContextSpliceAI(nn.Module):
     with ``x`` written over ``context[:, start:stop]``, but reuses the context's
     activations wherever the insert cannot reach.
 
-    Taught in chapter 7.
+    Taught in chapter 8.
 
     Parameters
     ----------
@@ -113,7 +114,7 @@ class ContextSpliceAI(nn.Module):
                 f"model must be a SpliceAI or SpliceAIEnsemble; found {type(model).__name__}"
             )
         check_tensor(context, "context", ndim=2)
-        self.start, self.stop = _check_region(region, context.shape[-1])
+        self.start, self.stop = check_region(region, context.shape[-1], "region", allow_none=False)
         flank = members[0].context // 2
         self.positions = [int(p) for p in positions]
         if not self.positions or not all(
@@ -123,9 +124,10 @@ class ContextSpliceAI(nn.Module):
                 f"positions must be non-empty, each in [{flank}, {context.shape[-1] - flank}) "
                 f"(5,000 nt of context on both sides); found {self.positions}"
             )
-        self.model = model.eval()
+        self.model = model  # switched to eval mode for each computation, then restored
         lo, hi = min(self.positions) - flank, max(self.positions) + flank + 1
-        self._caches = [_MemberCache(m, context, lo, hi) for m in members]
+        with evaluating(model):
+            self._caches = [_MemberCache(m, context, lo, hi) for m in members]
         self._wanted = [p - min(self.positions) for p in self.positions]
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -156,19 +158,6 @@ class ContextSpliceAI(nn.Module):
                 f"[{lo}, {hi}) that the positions depend on"
             )
         x = x[..., a - self.start : b - self.start]
-        probs = [cache.probabilities(x, a, b) for cache in self._caches]
+        with evaluating(self.model):
+            probs = [cache.probabilities(x, a, b) for cache in self._caches]
         return torch.stack(probs).mean(dim=0)[..., self._wanted]
-
-
-def _check_region(region: object, length: int) -> tuple[int, int]:
-    if (
-        not isinstance(region, (tuple, list))
-        or len(region) != 2
-        or not all(isinstance(v, int) and not isinstance(v, bool) for v in region)
-        or not 0 <= region[0] < region[1] <= length
-    ):
-        raise ValueError(
-            f"region must be a pair (start, stop) of ints with 0 <= start < stop <= {length}; "
-            f"found {region!r}"
-        )
-    return int(region[0]), int(region[1])

@@ -19,10 +19,10 @@ import pandas as pd
 from torch import nn
 from tqdm.auto import tqdm
 
-from genotutor.cache import TrainedModel, memoize, train_or_load
+from genotutor.cache import TrainedModel, memoize
 from genotutor.priors import _check_limit, fourier_extra_loss, high_frequency_mass
 from genotutor.sequences import check_positive_int
-from genotutor.training import fit, predict
+from genotutor.training import predict, train_cached
 
 __all__ = ["PriorExperiment", "prior_experiment"]
 _RUN_COLUMNS = [
@@ -128,36 +128,28 @@ def _build(config: dict) -> nn.Module:
 
 def _train_one(config: dict, train, valid, progress: bool) -> TrainedModel:
     """Train (or load) one model of the experiment through the cache."""
-    fit_options = config["fit"]
+    fit_options = dict(config["fit"])
     prior = config["prior"]
-    repeat = max(1, -(-fit_options["min_epoch_size"] // len(train)))
-
-    def train_model(model: nn.Module) -> pd.DataFrame:
-        extra = None
-        if prior is not None:
-            extra = fourier_extra_loss(
-                freq_limit=prior["freq_limit"],
-                limit_softness=prior["limit_softness"],
-                smooth_sigma=prior["smooth_sigma"],
-            )
-        result = fit(
-            model,
-            (train.x.repeat(repeat, 1, 1), train.y.repeat(repeat, 1)),
-            (valid.x, valid.y),
-            epochs=fit_options["epochs"],
-            batch_size=fit_options["batch_size"],
-            lr=fit_options["lr"],
-            patience=fit_options["patience"],
-            seed=config["seed"],
-            extra_loss=extra,
-            extra_loss_weight=prior["weight"] if prior is not None else 0.0,
-            progress=progress,
+    repeat = max(1, -(-fit_options.pop("min_epoch_size") // len(train)))
+    extra = None
+    if prior is not None:
+        extra = fourier_extra_loss(
+            freq_limit=prior["freq_limit"],
+            limit_softness=prior["limit_softness"],
+            smooth_sigma=prior["smooth_sigma"],
         )
-        history = result.history.copy()
-        history["best_epoch"] = result.best_epoch
-        return history
-
-    return train_or_load(config, lambda: _build(config), train_model)
+    return train_cached(
+        {key: value for key, value in config.items() if key not in ("fit", "seed")}
+        | {"repeat": repeat},
+        lambda: _build(config),
+        (train.x.repeat(repeat, 1, 1), train.y.repeat(repeat, 1)),
+        (valid.x, valid.y),
+        seed=config["seed"],
+        extra_loss=extra,
+        extra_loss_weight=prior["weight"] if prior is not None else 0.0,
+        progress=progress,
+        **fit_options,
+    )
 
 
 def _evaluate(models: dict, test, freq_limit: int) -> dict:
@@ -221,7 +213,7 @@ def prior_experiment(
     train / validation / test; each training size takes the first ``train_sizes[i]``
     training sequences (so the small set is part of the large one). For every size, seed
     and condition a DeepBind-style net is trained through the cache
-    (:func:`genotutor.cache.train_or_load`), the only difference between the two
+    (:func:`genotutor.training.train_cached`), the only difference between the two
     conditions being the prior term. An epoch shows the model at least
     ``min_epoch_size`` sequences (a small set is repeated), so small and large sets get
     a similar number of optimiser steps. The metrics are computed once and cached
@@ -286,7 +278,7 @@ def prior_experiment(
         config = base | {"train_size": size, "seed": seed, "prior": prior if flag else None}
         trained = _train_one(config, train.subset(range(size)), valid, progress=False)
         models[size, flag, seed] = trained.model
-        best_epochs[size, flag, seed] = int(trained.history["best_epoch"].iloc[-1])
+        best_epochs[size, flag, seed] = trained.best_epoch
     experiment_config = base | {"train_sizes": list(sizes), "seeds": list(seeds), "prior": prior}
     result = memoize(
         {**experiment_config, "name": "ch5-prior-metrics"},

@@ -19,9 +19,9 @@ the package without TensorFlow::
 
 (``pip install "genotutor[spliceai]"`` names the same two packages, but pip then also
 resolves ``spliceai``'s own requirements such as keras and pysam; ``--no-deps`` avoids that.)
-The weights are read by :mod:`genotutor.splicing.spliceai_weights` (:func:`load_spliceai`).
+The weights are read by :mod:`genotutor.spliceai.weights` (:func:`load_spliceai`).
 
-Taught in chapter 7, "Distilling a splicing model".
+Taught in chapter 8, "A real teacher: SpliceAI".
 """
 
 from __future__ import annotations
@@ -34,6 +34,7 @@ from torch import nn
 from tqdm.auto import trange
 
 from genotutor.sequences import check_choice, check_model, check_positive_int, check_tensor
+from genotutor.training import evaluating
 
 KERNEL_SIZES: tuple[int, ...] = (11,) * 4 + (11,) * 4 + (21,) * 4 + (41,) * 4
 DILATIONS: tuple[int, ...] = (1,) * 4 + (4,) * 4 + (10,) * 4 + (25,) * 4
@@ -46,7 +47,7 @@ PADDINGS = ("valid", "same")
 class ResidualUnit(nn.Module):
     """BN-ReLU-dilated conv, twice, plus the input: one residual unit of SpliceAI.
 
-    Taught in chapter 7.
+    Taught in chapter 8.
 
     Parameters
     ----------
@@ -103,7 +104,7 @@ class SpliceAI(nn.Module):
     of length ``L`` gives ``L - 10000`` outputs (positions ``5000 ... L - 5001``). Load the
     trained weights with :func:`load_spliceai`; a bare ``SpliceAI()`` has random weights.
 
-    Taught in chapter 7.
+    Taught in chapter 8.
 
     Parameters
     ----------
@@ -197,7 +198,7 @@ class SpliceAI(nn.Module):
 class SpliceAIEnsemble(nn.Module):
     """The mean of several SpliceAI models' probabilities (SpliceAI's own ensembling).
 
-    Taught in chapter 7.
+    Taught in chapter 8.
 
     Parameters
     ----------
@@ -256,7 +257,7 @@ def predict_sites(
     not reach these outputs. The result equals the full prediction at these positions (up
     to floating-point rounding; ``benchmarks/spliceai_speed.py`` measures both).
 
-    Taught in chapter 7.
+    Taught in chapter 8.
 
     Parameters
     ----------
@@ -289,13 +290,8 @@ def predict_sites(
         )
     start, stop = min(positions) - flank, max(positions) + flank + 1
     wanted = torch.tensor(positions) - min(positions)
-    was_training = model.training
-    model.eval()
-    try:
-        outputs = []
-        with torch.inference_mode():
-            for i in trange(0, x.shape[0], batch_size, disable=not progress, desc="SpliceAI"):
-                outputs.append(model(x[i : i + batch_size, :, start:stop])[..., wanted])
-    finally:
-        model.train(was_training)
+    outputs = []
+    with evaluating(model), torch.inference_mode():
+        for i in trange(0, x.shape[0], batch_size, disable=not progress, desc="SpliceAI"):
+            outputs.append(model(x[i : i + batch_size, :, start:stop])[..., wanted])
     return torch.cat(outputs)

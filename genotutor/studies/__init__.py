@@ -1,0 +1,12 @@
+"""The book's experiments: what is specific to one chapter (which task, gene, sizes, seeds,
+the sentence of a verdict), built on the library and called by chapters and widgets.
+
+The library (every other module of genotutor) never imports this package.
+
+- :mod:`genotutor.studies.planted`: the planted-task models of chapters 1-4 and 7
+  (surrogates).
+- :mod:`genotutor.studies.fourier_prior`: chapter 6's experiment with and without the
+  Fourier attribution prior.
+- :mod:`genotutor.studies.spliceai_hbb`: chapter 9's SpliceAI teacher in the human
+  beta-globin gene.
+"""
