@@ -249,14 +249,8 @@ def continuous_jaccard(scores_a: object, scores_b: object) -> np.ndarray:
     invariant to rescaling one map, so compare maps on the same scale (or normalise each,
     e.g. to unit L1 norm, first).
 
-    Parameters
-    ----------
-    scores_a, scores_b : torch.Tensor, shape (N, 4, L) or (N, L)
-
-    Returns
-    -------
-    numpy.ndarray, shape (N,)
-        In [-1, 1]; NaN where both maps are all zero.
+    Takes and returns what :func:`cosine_similarity` does (maps of shape ``(N, 4, L)`` or
+    ``(N, L)`` in, ``(N,)`` values in [-1, 1] out), NaN where both maps are all zero.
 
     Taught in chapter 5.
     """

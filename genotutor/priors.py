@@ -341,11 +341,9 @@ def fourier_prior_loss(
 
     Parameters
     ----------
-    model : torch.nn.Module
-        Maps ``(N, 4, L)`` to ``(N, T)`` logits.
-    x : torch.Tensor, shape (N, 4, L)
-    target : int, optional
-        Which task's logit to explain; by default the sum over tasks (the authors').
+    model, x, target
+        As for :func:`attribution_track` (by default the logits summed over tasks, as
+        the authors do).
     freq_limit : int
         The cutoff K (the authors: 150 for L = 1000 in binary models).
     limit_softness : float or None

@@ -163,6 +163,31 @@ def test_teacher_rejects_bad_input(small_model):
         teacher(random_sequences(2, 100, seed=0))
 
 
+def test_teacher_keeps_the_callers_mode_and_refuses_gradients(small_model):
+    """Scoring switches the model to eval mode only for the call; a gradient method gets a
+    clear error instead of autograd's, and ISM works."""
+    from genotutor.attribution import attribute
+
+    reporter = study.hbb_reporter()
+    small_model.train()
+    try:
+        teacher = spliceai.ReporterTeacher(small_model, reporter)
+        inserts = reporter_sequences(2, layout=reporter.layout, seed=5)
+        sites = teacher.sites(inserts)
+        assert small_model.training  # left as the caller had it
+        positions = [reporter.acceptor, reporter.donor]
+        full = predict_sites(small_model, full_sequences(reporter, inserts), positions)
+        assert small_model.training
+        expected = torch.stack([full[:, 1, 0], full[:, 2, 1]], dim=1)  # eval-mode oracle
+        assert torch.allclose(sites, expected, atol=1e-5)
+        with pytest.raises(TypeError, match="ReporterTeacher has no gradients.*ism"):
+            attribute(teacher, inserts[:1], "saliency", progress=False)
+        scores = attribute(teacher, inserts[:1, :, :], "ism", progress=False)
+        assert scores.shape == inserts[:1].shape
+    finally:
+        small_model.eval()
+
+
 @pytest.mark.slow
 @pytest.mark.skipif(not HAS_SPLICEAI, reason="needs pip install --no-deps spliceai h5py")
 def test_real_spliceai_scores_hbb_exon_2_and_matches_full_computation():

@@ -88,3 +88,68 @@ def test_fit_rejects_unknown_loss():
             loss="hinge",
             progress=False,
         )
+
+
+def test_extra_loss_weight_scales_the_penalty(small_task):
+    """Weight w on a penalty P trains exactly as weight 1 on w * P; weight 0 as no penalty."""
+
+    def penalty(model, x, y):
+        return sum(p.pow(2).sum() for p in model.parameters())
+
+    def scaled(model, x, y):
+        return 0.5 * penalty(model, x, y)
+
+    weighted, result = _train(small_task, seed=0, extra_loss=penalty, extra_loss_weight=0.5)
+    by_hand, _ = _train(small_task, seed=0, extra_loss=scaled, extra_loss_weight=1.0)
+    zero, _ = _train(small_task, seed=0, extra_loss=penalty, extra_loss_weight=0.0)
+    plain, _ = _train(small_task, seed=0)
+    for a, b in zip(weighted.parameters(), by_hand.parameters()):
+        torch.testing.assert_close(a, b)
+    for a, b in zip(zero.parameters(), plain.parameters()):
+        torch.testing.assert_close(a, b)
+    assert any(not torch.allclose(a, b) for a, b in zip(weighted.parameters(), plain.parameters()))
+    # the history reports the unweighted penalty
+    assert (result.history["extra_loss"] > 0).all()
+
+
+def test_without_validation_the_last_epoch_is_kept_and_reported(small_task):
+    train, _, _ = small_task
+    torch.manual_seed(0)
+    model = DeepBind(n_filters=8, filter_width=11, hidden=8)
+    result = fit(model, (train.x, train.y), None, epochs=6, lr=1.0, progress=False)
+    losses = result.history.train_loss
+    # the case that matters: the last epoch is not the one with the lowest training loss
+    assert int(result.history.epoch[losses.idxmin()]) != 6
+    assert result.best_epoch == 6 == len(result.history)
+
+
+def test_train_cached_keys_on_the_fit_options(small_task):
+    from genotutor.training import train_cached
+
+    train, valid, _ = small_task
+
+    def build():
+        return DeepBind(n_filters=4, filter_width=7, hidden=4)
+
+    pairs = ((train.x, train.y), (valid.x, valid.y))
+    first = train_cached({"name": "t"}, build, *pairs, epochs=2, progress=False)
+    again = train_cached({"name": "t"}, build, *pairs, epochs=2, progress=False)
+    other = train_cached({"name": "t"}, build, *pairs, epochs=2, lr=3e-3, progress=False)
+    assert not first.from_cache and again.from_cache and not other.from_cache
+    assert first.best_epoch == again.best_epoch and 1 <= first.best_epoch <= 2
+    for a, b in zip(first.model.parameters(), again.model.parameters()):
+        assert torch.equal(a, b)
+    assert any(
+        not torch.equal(a, b) for a, b in zip(first.model.parameters(), other.model.parameters())
+    )
+
+
+def test_evaluating_restores_the_mode_after_an_error():
+    from genotutor.training import evaluating
+
+    model = DeepBind().train()
+    with pytest.raises(RuntimeError, match="inside"):
+        with evaluating(model):
+            assert not model.training
+            raise RuntimeError("inside")
+    assert model.training

@@ -46,17 +46,9 @@ def build_student(kind: str, length: int, **options: object) -> nn.Module:
 
 @dataclass
 class Distilled:
-    """What :func:`distill` returns.
-
-    Attributes
-    ----------
-    student : torch.nn.Module
-        The trained student, in eval mode.
-    history : pandas.DataFrame
-    valid_index : np.ndarray
-        The sequences held out for early stopping.
-    config : dict
-    from_cache : bool
+    """What :func:`distill` returns: the trained ``student`` (in eval mode), its training
+    ``history``, the rows of ``sequences`` held out for early stopping (``valid_index``),
+    the cache ``config`` and whether the student came ``from_cache``.
 
     Taught in chapter 7.
     """

@@ -228,16 +228,7 @@ class SpliceAIEnsemble(nn.Module):
             member.padding = value
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """Mean probabilities over the members.
-
-        Parameters
-        ----------
-        x : torch.Tensor, shape (N, 4, L)
-
-        Returns
-        -------
-        torch.Tensor, shape (N, 3, L - 10000)
-        """
+        """The mean of the members' :meth:`SpliceAI.forward`, of the same shape."""
         return torch.stack([member(x) for member in self.members]).mean(dim=0)
 
 

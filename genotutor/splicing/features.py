@@ -236,9 +236,8 @@ def edit_feature(
 
     Parameters
     ----------
-    x : torch.Tensor, shape (N, 4, L)
-        One-hot sequences.
-    feature : {"cpg", "stop", "motif"}
+    x, feature
+        One-hot sequences ``(N, 4, L)`` and the feature, as for :func:`count_feature`.
     action : {"add", "remove"}
         ``"add"`` writes ``n_sites`` new occurrences at random admissible positions
         (fewer when no admissible position is left); ``"remove"`` breaks every occurrence

@@ -12,8 +12,8 @@ from torch import nn
 
 from genotutor.sequences import check_choice, check_model, check_positive_int
 from genotutor.surrogate.fit import Surrogate, fit_surrogate
-from genotutor.surrogate.library import check_window, mutagenesis_library
-from genotutor.validation import check_target
+from genotutor.surrogate.library import mutagenesis_library
+from genotutor.validation import check_region, check_target
 
 
 def single_mutants(x: torch.Tensor) -> torch.Tensor:
@@ -130,7 +130,7 @@ def explain_locus(
     check_model(model)
     n = check_positive_int(n, "n")
     library = mutagenesis_library(x, n, mutation_rate=mutation_rate, window=window, seed=seed)
-    start, stop = check_window(window, library.shape[-1])
+    start, stop = check_region(window, library.shape[-1], "window")
     outputs = predict(model, library)
     y = outputs[:, check_target(target, outputs.shape[1])]
     surrogate = fit_surrogate(

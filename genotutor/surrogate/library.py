@@ -8,33 +8,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from genotutor.sequences import check_one_hot, check_positive_int
-
-
-def check_rate(value: object, name: str = "mutation_rate") -> float:
-    """Return ``value`` as a float if it lies strictly between 0 and 1, else raise."""
-    if isinstance(value, bool) or not isinstance(value, (int, float, np.floating, np.integer)):
-        raise TypeError(
-            f"{name} must be a number in (0, 1); found {type(value).__name__} {value!r}"
-        )
-    if not 0 < float(value) < 1:
-        raise ValueError(f"{name} must be in (0, 1), exclusive; found {value}")
-    return float(value)
-
-
-def check_window(window: object, length: int) -> tuple[int, int]:
-    """Return ``window`` as ``(start, stop)`` within ``[0, length]``; ``None`` means all."""
-    if window is None:
-        return 0, length
-    if not isinstance(window, (tuple, list)) or len(window) != 2:
-        raise TypeError(f"window must be a pair (start, stop) or None; found {window!r}")
-    start, stop = (int(v) for v in window)
-    if not 0 <= start < stop <= length:
-        raise ValueError(
-            f"window must satisfy 0 <= start < stop <= {length} (the sequence length); "
-            f"found {tuple(window)}"
-        )
-    return start, stop
+from genotutor.validation import check_number, check_one_hot, check_positive_int, check_region
 
 
 def mutagenesis_library(
@@ -83,9 +57,11 @@ def mutagenesis_library(
     if bool((x.sum(dim=1) == 0).any()):
         raise ValueError("x has all-zero (N) columns; expected a sequence of A, C, G, T only")
     n = check_positive_int(n, "n")
-    rate = check_rate(mutation_rate)
+    rate = check_number(
+        mutation_rate, "mutation_rate", minimum=0, maximum=1, inclusive=(False, False)
+    )
     length = x.shape[-1]
-    start, stop = check_window(window, length)
+    start, stop = check_region(window, length, "window")
     width = stop - start
     rng = np.random.default_rng(seed)
     wild = x[0].argmax(dim=0).numpy()

@@ -62,3 +62,19 @@ def render_into(output: widgets.Output, draw: Callable[[], Figure | None]) -> bo
 def display_message(output: widgets.Output, text: str) -> None:
     """Show ``text`` as a red message in ``output``."""
     output.outputs = (_message_output(text),)
+
+
+def sequence_and_position_controls(
+    n_sequences: int, length: int
+) -> tuple[widgets.BoundedIntText, widgets.IntSlider]:
+    """The two controls of the explorers that edit one base: which sequence, which position
+    (starting in the middle; updated on release, not while dragging)."""
+    sequence = widgets.BoundedIntText(value=0, min=0, max=n_sequences - 1, description="sequence")
+    position = widgets.IntSlider(
+        value=length // 2,
+        min=0,
+        max=length - 1,
+        description="position",
+        continuous_update=False,
+    )
+    return sequence, position

@@ -10,7 +10,7 @@ from torch import nn
 from genotutor.plotting import logo
 from genotutor.sequences import ALPHABET, check_model, check_tensor, mutate
 from genotutor.training import predict
-from genotutor.widgets._base import render_into
+from genotutor.widgets._base import render_into, sequence_and_position_controls
 
 
 class MutationExplorer(widgets.VBox):
@@ -54,16 +54,7 @@ class MutationExplorer(widgets.VBox):
         self.window = int(window)
         self.reference = predict(self.model, self.x)[:, self.target]
         length = self.x.shape[-1]
-        self.sequence = widgets.BoundedIntText(
-            value=0, min=0, max=len(self.x) - 1, description="sequence"
-        )
-        self.position = widgets.IntSlider(
-            value=length // 2,
-            min=0,
-            max=length - 1,
-            description="position",
-            continuous_update=False,
-        )
+        self.sequence, self.position = sequence_and_position_controls(len(self.x), length)
         self.base = widgets.ToggleButtons(options=list(ALPHABET), description="base")
         self.summary = widgets.HTML()
         self.output = widgets.Output()

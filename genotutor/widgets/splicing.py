@@ -13,7 +13,7 @@ from genotutor.plotting import logo
 from genotutor.sequences import ALPHABET, check_model, check_tensor, mutate
 from genotutor.splicing.features import edit_feature
 from genotutor.training import predict
-from genotutor.widgets._base import render_into
+from genotutor.widgets._base import render_into, sequence_and_position_controls
 
 EDITS = {
     "none": None,
@@ -67,16 +67,7 @@ class SplicingExplorer(widgets.VBox):
         self.region, self.frame, self.target = region, int(frame), int(target)
         self.window = int(window)
         length = self.x.shape[-1]
-        self.sequence = widgets.BoundedIntText(
-            value=0, min=0, max=len(self.x) - 1, description="sequence"
-        )
-        self.position = widgets.IntSlider(
-            value=length // 2,
-            min=0,
-            max=length - 1,
-            description="position",
-            continuous_update=False,
-        )
+        self.sequence, self.position = sequence_and_position_controls(len(self.x), length)
         self.base = widgets.ToggleButtons(options=["keep", *ALPHABET], description="base")
         self.edit = widgets.Dropdown(options=list(EDITS), description="confounder")
         self.summary = widgets.HTML()

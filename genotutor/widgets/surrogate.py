@@ -162,14 +162,7 @@ class SurrogateExplorer(widgets.VBox):
             self.summary.value = ""
 
 
-def surrogate_explorer(
-    model: nn.Module,
-    x: torch.Tensor,
-    *,
-    truth: torch.Tensor | None = None,
-    window: int = 50,
-    centres: list[int] | None = None,
-    target: int = 0,
-) -> SurrogateExplorer:
-    """Build a :class:`SurrogateExplorer` (chapter 6) for any model and loci."""
-    return SurrogateExplorer(model, x, truth=truth, window=window, centres=centres, target=target)
+def surrogate_explorer(model: nn.Module, x: torch.Tensor, **options: object) -> SurrogateExplorer:
+    """Build a :class:`SurrogateExplorer` (chapter 6) for any model and loci; ``options``
+    are its keyword arguments (``truth``, ``window``, ``centres``, ``target``)."""
+    return SurrogateExplorer(model, x, **options)

@@ -1,0 +1,86 @@
+"""The one validation family: each check accepts Python and NumPy values alike, and names
+the argument, what was found and what was expected when it refuses one."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from genotutor import validation as v
+
+
+@pytest.mark.parametrize("target", [0, 2, np.int64(1), np.int32(2)])
+def test_check_target_accepts_python_and_numpy_ints(target):
+    assert v.check_target(target, 3) == int(target)
+    assert type(v.check_target(target, 3)) is int
+
+
+@pytest.mark.parametrize(
+    ("target", "error", "words"),
+    [
+        (3, ValueError, ["target", "[0, 2]", "3 outputs", "found 3"]),
+        (-1, ValueError, ["target", "found -1"]),
+        (True, TypeError, ["target", "int"]),
+        (1.0, TypeError, ["target", "int", "float"]),
+        ("0", TypeError, ["target", "int"]),
+    ],
+)
+def test_check_target_refuses(target, error, words):
+    with pytest.raises(error) as info:
+        v.check_target(target, 3)
+    assert all(word in str(info.value) for word in words)
+
+
+@pytest.mark.parametrize(
+    ("region", "expected"), [(None, (0, 10)), ((2, 5), (2, 5)), ([np.int64(0), 10], (0, 10))]
+)
+def test_check_region_accepts(region, expected):
+    assert v.check_region(region, 10) == expected
+
+
+@pytest.mark.parametrize(
+    ("region", "error"),
+    [((5, 2), ValueError), ((0, 11), ValueError), ((1,), TypeError), ((1.0, 3), TypeError),
+     ((True, 3), TypeError), ("0:3", TypeError)],
+)  # fmt: skip
+def test_check_region_refuses(region, error):
+    with pytest.raises(error, match="region"):
+        v.check_region(region, 10)
+    with pytest.raises(TypeError, match="exon"):
+        v.check_region(None, 10, "exon", allow_none=False)
+
+
+def test_check_number_and_bool():
+    assert v.check_number(np.float32(0.5), "noise", minimum=0, inclusive=(False, True)) == 0.5
+    assert v.check_number(3, "lr") == 3.0
+    with pytest.raises(ValueError, match=r"noise must be in \(0, inf\]; found 0"):
+        v.check_number(0, "noise", minimum=0, inclusive=(False, True))
+    with pytest.raises(ValueError, match="finite"):
+        v.check_number(float("nan"), "noise")
+    with pytest.raises(TypeError, match="noise must be a number"):
+        v.check_number("0.1", "noise")
+    with pytest.raises(TypeError, match="noise must be a number"):
+        v.check_number(True, "noise")
+    assert v.check_bool(np.bool_(True), "flag") is True
+    with pytest.raises(TypeError, match="hypothetical must be True or False; found str 'no'"):
+        v.check_bool("no", "hypothetical")
+    with pytest.raises(TypeError, match="flag"):
+        v.check_bool(1, "flag")
+
+
+def test_as_array():
+    np.testing.assert_array_equal(v.as_array([1, 2], "y"), [1.0, 2.0])
+    np.testing.assert_array_equal(v.as_array(torch.ones(2, 3), "y", ndim=2), np.ones((2, 3)))
+    with pytest.raises(
+        ValueError, match=r"y contains 1 NaN or infinite values \(first at index 1\)"
+    ):
+        v.as_array([0.0, float("nan")], "y")
+    with pytest.raises(ValueError, match="y must have 1 dimension"):
+        v.as_array(np.ones((2, 2)), "y", ndim=1)
+    with pytest.raises(ValueError, match="at least 3"):
+        v.as_array([1.0], "y", min_size=3)
+    with pytest.raises(TypeError, match="y must be a tensor or array of numbers"):
+        v.as_array("abc", "y")
+    with pytest.raises(TypeError, match="y must be a tensor or array of numbers"):
+        v.as_array([["a"]], "y")
