@@ -16,9 +16,9 @@ from dataclasses import dataclass
 import pandas as pd
 import torch
 from torch import nn
-from tqdm.auto import tqdm
 
 from genotutor.cache import TrainedModel, train_or_load
+from genotutor.progress import progress_bar
 from genotutor.validation import (
     check_bool,
     check_choice,
@@ -145,7 +145,7 @@ def fit(
     optimiser = torch.optim.Adam(model.parameters(), lr=lr, weight_decay=weight_decay)
     best_loss, best_epoch, best_state, waited = float("inf"), 0, None, 0
     rows = []
-    bar = tqdm(range(1, epochs + 1), desc="training", disable=not progress, leave=False)
+    bar = progress_bar(range(1, epochs + 1), desc="training", progress=progress)
     for epoch in bar:
         model.train()
         order = torch.randperm(len(x_train), generator=generator)

@@ -12,9 +12,9 @@ import numpy as np
 import pandas as pd
 import torch
 from torch import nn
-from tqdm.auto import tqdm
 
 from genotutor.motifs import best_matches, counts_to_probs, information_content, trim_motif
+from genotutor.progress import progress_bar
 from genotutor.sequences import check_model, check_one_hot, check_positive_int
 
 
@@ -144,7 +144,7 @@ def filters_to_pwms(
     counts = torch.zeros(conv.out_channels, 4, width, dtype=torch.float64)
     n_sites = torch.zeros(conv.out_channels, dtype=torch.long)
     batches = range(0, len(x), batch_size)
-    for start in tqdm(batches, desc="aligning sites", disable=not progress, leave=False):
+    for start in progress_bar(batches, desc="aligning sites", progress=progress):
         windows = padded[start : start + batch_size].unfold(-1, width, 1)  # (B, 4, L', w)
         sites = (activations[start : start + batch_size] >= cutoff).double()  # (B, F, L')
         counts += torch.einsum("bfl,bclw->fcw", sites, windows.double())

@@ -13,9 +13,9 @@ import numpy as np
 import pandas as pd
 import torch
 from torch import nn
-from tqdm.auto import tqdm
 
 from genotutor.motifs import Motif, get_motif
+from genotutor.progress import progress_bar
 from genotutor.sequences import ALPHABET, check_model, check_one_hot, check_positive_int, one_hot
 from genotutor.training import predict
 from genotutor.validation import check_target
@@ -205,7 +205,7 @@ def spacing_curve(
 
     alone_1 = effect(embed(background, first, position, strands=strands[0])).mean()
     rows = []
-    for gap in tqdm(spacings, desc="spacings", disable=not progress, leave=False):
+    for gap in progress_bar(spacings, desc="spacings", progress=progress):
         start_2 = position + width_1 + gap
         alone_2 = effect(embed(background, second, start_2, strands=strands[1]))
         both = effect(

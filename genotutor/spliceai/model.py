@@ -31,8 +31,8 @@ from collections.abc import Iterable, Sequence
 import torch
 import torch.nn.functional as F
 from torch import nn
-from tqdm.auto import trange
 
+from genotutor.progress import progress_bar
 from genotutor.sequences import check_choice, check_model, check_positive_int, check_tensor
 from genotutor.training import evaluating
 
@@ -283,6 +283,6 @@ def predict_sites(
     wanted = torch.tensor(positions) - min(positions)
     outputs = []
     with evaluating(model), torch.inference_mode():
-        for i in trange(0, x.shape[0], batch_size, disable=not progress, desc="SpliceAI"):
+        for i in progress_bar(range(0, x.shape[0], batch_size), desc="SpliceAI", progress=progress):
             outputs.append(model(x[i : i + batch_size, :, start:stop])[..., wanted])
     return torch.cat(outputs)

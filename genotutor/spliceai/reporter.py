@@ -22,9 +22,9 @@ from dataclasses import dataclass
 
 import torch
 from torch import nn
-from tqdm.auto import tqdm
 
 from genotutor.cache import array_digest, memoize, model_digest
+from genotutor.progress import progress_bar
 from genotutor.sequences import one_hot
 from genotutor.spliceai.context import ContextSpliceAI
 from genotutor.spliceai.model import FLANK, SpliceAI, SpliceAIEnsemble
@@ -192,7 +192,7 @@ class ReporterTeacher(nn.Module):
         score: str = "mean",
         batch_size: int = 32,
         eps: float = 1e-4,
-        progress: bool = False,
+        progress: bool = True,
     ) -> None:
         super().__init__()
         members = model.members if isinstance(model, SpliceAIEnsemble) else [model]
@@ -236,7 +236,7 @@ class ReporterTeacher(nn.Module):
         out = []
         batches = range(0, len(x), self.batch_size)
         with evaluating(self.model), torch.inference_mode():
-            for i in tqdm(batches, disable=not self.progress, desc="SpliceAI", leave=False):
+            for i in progress_bar(batches, desc="SpliceAI", progress=self.progress):
                 probs = scorer(x[i : i + self.batch_size])  # (B, 3, 2)
                 out.append(torch.stack([probs[:, 1, 0], probs[:, 2, 1]], dim=1))
         return torch.cat(out).clone()  # a normal tensor, usable as a training target

@@ -17,10 +17,10 @@ from itertools import combinations
 import numpy as np
 import pandas as pd
 from torch import nn
-from tqdm.auto import tqdm
 
 from genotutor.cache import TrainedModel, memoize
 from genotutor.priors import _check_limit, fourier_extra_loss, high_frequency_mass
+from genotutor.progress import progress_bar
 from genotutor.sequences import check_positive_int
 from genotutor.training import predict, train_cached
 
@@ -274,7 +274,7 @@ def prior_experiment(
     }
     jobs = [(size, flag, seed) for size in sizes for flag in (False, True) for seed in seeds]
     models, best_epochs = {}, {}
-    for size, flag, seed in tqdm(jobs, desc="models", disable=not progress, leave=False):
+    for size, flag, seed in progress_bar(jobs, desc="models", progress=progress):
         config = base | {"train_size": size, "seed": seed, "prior": prior if flag else None}
         trained = _train_one(config, train.subset(range(size)), valid, progress=False)
         models[size, flag, seed] = trained.model

@@ -99,7 +99,7 @@ def explain_locus(
     nonlinearity: str = "ge",
     noise: str = "gaussian",
     seed: int = 0,
-    progress: bool = False,
+    progress: bool = True,
     **fit_options: object,
 ) -> LocusSurrogate:
     """SQUID on one sequence: mutagenise it, label the mutants with ``model``, fit a surrogate.

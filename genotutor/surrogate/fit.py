@@ -14,8 +14,8 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 import torch
-from tqdm.auto import tqdm
 
+from genotutor.progress import progress_bar
 from genotutor.sequences import ALPHABET
 from genotutor.simulate import split_indices
 from genotutor.surrogate.gauge import GAUGES, fix_gauge, gauge_distribution
@@ -253,7 +253,7 @@ def _train(
     x_valid, y_valid = valid
     optimiser = torch.optim.Adam(net.parameters(), lr=lr)
     best, best_state, waited, rows = float("inf"), None, 0, []
-    bar = tqdm(range(1, epochs + 1), desc="surrogate", disable=not progress, leave=False)
+    bar = progress_bar(range(1, epochs + 1), desc="surrogate", progress=progress)
     for epoch in bar:
         net.train()
         perm = torch.randperm(len(x_train), generator=generator)

@@ -119,6 +119,7 @@ class SurrogateExplorer(widgets.VBox):
             gpmap=gpmap,
             nonlinearity=nonlinearity,
             seed=0,
+            progress=False,
         )
 
     def _draw(self) -> None:
