@@ -1,10 +1,11 @@
 """A content-addressed cache of trained weights and computed results.
 
-An entry's key is the hash of its configuration and of genotutor's own source code, so a
-change to either gives a new entry and a stale one is never returned. Entries are written
-to a temporary file and renamed into place (atomic on POSIX), so a crash mid-write leaves
-no half-written entry, and read with ``torch.load(weights_only=True)``, which cannot run
-code from the file. The folder is ``$GENOTUTOR_CACHE`` or ``~/.cache/genotutor``.
+An entry's key is the hash of its configuration, of genotutor's own source code, of the
+data files it ships (which configs read) and of torch's version, so a change to any of them
+gives a new entry and a stale one is never returned. Entries are written to a temporary file
+and renamed into place (atomic on POSIX), so a crash mid-write leaves no half-written entry,
+and read with ``torch.load(weights_only=True)``, which cannot run code from the file.
+The folder is ``$GENOTUTOR_CACHE`` or ``~/.cache/genotutor``.
 
 Taught in chapter 1.
 """
@@ -27,6 +28,8 @@ import pandas as pd
 import torch
 from torch import nn
 
+from genotutor import datasets
+
 _FORMAT = 1
 
 
@@ -38,12 +41,44 @@ def cache_dir() -> Path:
 
 @lru_cache(maxsize=1)
 def code_version() -> str:
-    """Hash of genotutor's source files: any change to the package invalidates the cache."""
+    """Hash of what every entry depends on besides its config.
+
+    That is genotutor's source files, the files of its data folder
+    (:func:`genotutor.datasets.data_dir`, which ``GENOTUTOR_DATA`` overrides; their names
+    and content, not where the folder is) and ``torch.__version__``: a change to any of them
+    invalidates the cache. Computed once per process; ``code_version.cache_clear()``
+    recomputes it.
+
+    Returns
+    -------
+    str
+        16 hexadecimal digits.
+    """
+    package = Path(__file__).resolve().parent
     digest = hashlib.sha256()
-    for path in sorted(Path(__file__).resolve().parent.rglob("*.py")):
-        digest.update(str(path.relative_to(Path(__file__).resolve().parent)).encode())
+    for path in sorted(package.rglob("*.py")):
+        digest.update(f"code|{path.relative_to(package).as_posix()}|".encode())
         digest.update(path.read_bytes())
+    try:
+        folder = datasets.data_dir()
+    except FileNotFoundError:  # no data: entries that read none stay usable
+        digest.update(b"data|none|")
+    else:
+        for path in _data_files(folder):
+            digest.update(f"data|{path.relative_to(folder).as_posix()}|".encode())
+            digest.update(path.read_bytes())
+    digest.update(f"torch|{torch.__version__}".encode())
     return digest.hexdigest()[:16]
+
+
+def _data_files(folder: Path) -> list[Path]:
+    """The data folder's files, sorted; hidden files and bytecode (``__pycache__``) left out."""
+
+    def shipped(path: Path) -> bool:
+        parts = path.relative_to(folder).parts
+        return path.is_file() and not any(p.startswith(".") or p == "__pycache__" for p in parts)
+
+    return sorted(path for path in folder.rglob("*") if shipped(path))
 
 
 def array_digest(*arrays: object) -> str:

@@ -1,7 +1,9 @@
-"""Loaders for real data shipped in the repository's ``data/`` folder.
+"""Loaders for real data shipped with genotutor.
 
-Each file's source, licence and checksum are recorded in ``data/README.md``; the loaders
-check the checksum so that a damaged file is reported rather than silently used.
+The files live in the repository's ``data/`` folder, which the wheel installs inside the
+package as ``genotutor/data`` (package ``genotutor.data``). Each file's source, licence and
+checksum are recorded in ``data/README.md``; the loaders check the checksum so that a
+damaged file is reported rather than silently used.
 """
 
 from __future__ import annotations
@@ -9,25 +11,66 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+_PACKAGE = Path(__file__).resolve().parent
+# Where the data folder is, in order: inside the installed package (a wheel), then next to
+# the package (a checkout, which an editable install imports from).
+_CANDIDATES = (_PACKAGE / "data", _PACKAGE.parent / "data")
+_MARKER = "README.md"  # every genotutor data folder holds one (provenance and checksums)
+
 
 def data_dir() -> Path:
     """The folder holding the shipped data files.
 
-    ``GENOTUTOR_DATA`` overrides it; by default it is the repository's ``data/`` folder
-    (genotutor is installed in editable mode from its repository).
+    ``GENOTUTOR_DATA`` overrides it. Otherwise it is ``genotutor/data`` inside an installed
+    wheel, or the repository's ``data/`` folder next to the package in a checkout (an
+    editable install).
+
+    Returns
+    -------
+    pathlib.Path
+
+    Raises
+    ------
+    FileNotFoundError
+        If ``GENOTUTOR_DATA`` names no folder, or no data folder is found.
     """
     override = os.environ.get("GENOTUTOR_DATA")
-    folder = Path(override) if override else Path(__file__).resolve().parent.parent / "data"
-    if not folder.is_dir():
-        raise FileNotFoundError(
-            f"genotutor's data folder was not found at {folder}; install genotutor in editable "
-            "mode from its repository (pip install -e .) or set GENOTUTOR_DATA to its data/ folder"
-        )
-    return folder
+    if override:
+        folder = Path(override)
+        if not folder.is_dir():
+            raise FileNotFoundError(
+                f"GENOTUTOR_DATA is {override!r}, which is not a folder; expected genotutor's "
+                "data folder (data/ in its repository)"
+            )
+        return folder
+    for folder in _CANDIDATES:
+        if (folder / _MARKER).is_file():
+            return folder
+    raise FileNotFoundError(
+        "genotutor's data folder was not found; looked for "
+        + " and ".join(str(folder / _MARKER) for folder in _CANDIDATES)
+        + ". Reinstall genotutor (pip install genotutor, or pip install -e . in its "
+        "repository) or set GENOTUTOR_DATA to its data/ folder"
+    )
 
 
 def data_path(name: str) -> Path:
-    """Path of one shipped data file, with a clear error when it is missing."""
+    """Path of one shipped data file, with a clear error when it is missing.
+
+    Parameters
+    ----------
+    name : str
+        The file's name inside :func:`data_dir`, e.g. ``"jaspar_subset.tsv"``.
+
+    Returns
+    -------
+    pathlib.Path
+
+    Raises
+    ------
+    FileNotFoundError
+        If the file is not in the data folder.
+    """
     path = data_dir() / name
     if not path.is_file():
         raise FileNotFoundError(f"data file {name!r} is missing from {path.parent}")

@@ -1,13 +1,14 @@
 from __future__ import annotations
 
 import os
+import shutil
 
 import pandas as pd
 import pytest
 import torch
 from torch import nn
 
-from genotutor import cache
+from genotutor import cache, datasets
 
 
 def _build():
@@ -100,3 +101,32 @@ def test_config_must_be_json(isolated_cache):
         cache.entry_path({"a": object()})
     with pytest.raises(TypeError, match="config must be a dict"):
         cache.entry_path([1, 2])
+
+
+@pytest.fixture
+def fresh_version():
+    """code_version is computed once per process: recompute it here, and again afterwards so
+    that no other test sees this test's data folder or torch version."""
+    cache.code_version.cache_clear()
+    yield
+    cache.code_version.cache_clear()
+
+
+def test_a_changed_data_file_gives_a_new_entry(tmp_path, monkeypatch, fresh_version):
+    original = cache.entry_path({"a": 1})
+    copy = tmp_path / "data"
+    shutil.copytree(datasets.data_dir(), copy, ignore=shutil.ignore_patterns("__pycache__"))
+    monkeypatch.setenv("GENOTUTOR_DATA", str(copy))
+    cache.code_version.cache_clear()
+    assert cache.entry_path({"a": 1}) == original  # the files' content counts, not their folder
+    with open(copy / "jaspar_subset.tsv", "a") as stream:
+        stream.write("MA9999.1\tNEW\t1\t1\t0\t0\t0\n")
+    cache.code_version.cache_clear()
+    assert cache.entry_path({"a": 1}) != original
+
+
+def test_another_torch_version_gives_a_new_entry(monkeypatch, fresh_version):
+    original = cache.entry_path({"a": 1})
+    monkeypatch.setattr(torch, "__version__", "0.0.1+other")
+    cache.code_version.cache_clear()
+    assert cache.entry_path({"a": 1}) != original

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+from pathlib import Path
 
 import pytest
 
@@ -37,3 +38,22 @@ def test_missing_data_file_is_named(tmp_path, monkeypatch):
     monkeypatch.setenv("GENOTUTOR_DATA", str(tmp_path))
     with pytest.raises(FileNotFoundError, match="mpsa_data.csv.gz"):
         datasets.load_mpsa()
+
+
+def test_checkout_reads_the_repository_data_folder(monkeypatch):
+    monkeypatch.delenv("GENOTUTOR_DATA", raising=False)
+    repo = Path(datasets.__file__).resolve().parent.parent
+    assert datasets.data_dir() == repo / "data"
+
+
+def test_override_that_is_not_a_folder_is_named(tmp_path, monkeypatch):
+    monkeypatch.setenv("GENOTUTOR_DATA", str(tmp_path / "nowhere"))
+    with pytest.raises(FileNotFoundError, match="GENOTUTOR_DATA is .*nowhere"):
+        datasets.data_dir()
+
+
+def test_no_data_folder_is_a_clear_error(tmp_path, monkeypatch):
+    monkeypatch.delenv("GENOTUTOR_DATA", raising=False)
+    monkeypatch.setattr(datasets, "_CANDIDATES", (tmp_path / "a", tmp_path / "b"))
+    with pytest.raises(FileNotFoundError, match="data folder was not found.*GENOTUTOR_DATA"):
+        datasets.data_dir()
