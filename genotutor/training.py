@@ -9,6 +9,7 @@ Taught in chapter 1.
 from __future__ import annotations
 
 import copy
+import itertools
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -22,6 +23,7 @@ from genotutor.progress import progress_bar
 from genotutor.validation import (
     check_bool,
     check_choice,
+    check_device,
     check_model,
     check_number,
     check_positive_int,
@@ -65,14 +67,41 @@ def _loss_function(name: str) -> nn.Module:
     return nn.BCEWithLogitsLoss() if name == "bce" else nn.MSELoss()
 
 
-def _evaluate(model: nn.Module, x: torch.Tensor, y: torch.Tensor, loss_fn, batch_size: int):
+def _evaluate(model: nn.Module, x, y, loss_fn, batch_size: int, device: torch.device) -> float:
     model.eval()
     total = 0.0
     with torch.no_grad():
         for start in range(0, len(x), batch_size):
-            xb, yb = x[start : start + batch_size], y[start : start + batch_size]
+            xb = x[start : start + batch_size].to(device)
+            yb = y[start : start + batch_size].to(device)
             total += float(loss_fn(model(xb), yb)) * len(xb)
     return total / len(x)
+
+
+def _train_epoch(model, x, y, order, options: dict, device: torch.device) -> dict:
+    """One pass over the training data in the order given; the epoch's mean losses."""
+    model.train()
+    train_total = extra_total = 0.0
+    extra_loss = options["extra_loss"]
+    for start in range(0, len(order), options["batch_size"]):
+        index = order[start : start + options["batch_size"]]
+        xb, yb = x[index].to(device), y[index].to(device)
+        if options["reverse_complement"]:
+            xb, yb = torch.cat([xb, xb.flip(dims=(-2, -1))]), torch.cat([yb, yb])
+        batch_loss = options["loss_fn"](model(xb), yb)
+        total = batch_loss
+        if extra_loss is not None:
+            extra = extra_loss(model, xb, yb)
+            total = total + options["extra_loss_weight"] * extra
+            extra_total += float(extra.detach()) * len(index)
+        options["optimiser"].zero_grad()
+        total.backward()
+        options["optimiser"].step()
+        train_total += float(batch_loss.detach()) * len(index)
+    row = {"train_loss": train_total / len(x)}
+    if extra_loss is not None:
+        row["extra_loss"] = extra_total / len(x)
+    return row
 
 
 def fit(
@@ -90,6 +119,7 @@ def fit(
     reverse_complement: bool = False,
     extra_loss: ExtraLoss | None = None,
     extra_loss_weight: float = 1.0,
+    device: object = None,
     progress: bool = True,
 ) -> FitResult:
     """Train ``model`` in place with Adam, keeping the weights of the best validation epoch.
@@ -116,6 +146,9 @@ def fit(
         ``extra_loss(model, x, y) -> scalar tensor`` added to every batch's loss.
     extra_loss_weight : float
         The weight (lambda) of ``extra_loss``.
+    device : str or torch.device, optional
+        Where to train ("cuda", "mps", ...); the model's own device by default. Batches
+        are moved there one at a time; the model goes back to its device afterwards.
     progress : bool
         Show a tqdm progress bar over epochs.
 
@@ -129,83 +162,108 @@ def fit(
     x_train, y_train = _check_pair(train, "train")
     x_valid, y_valid = _check_pair(valid, "valid") if valid is not None else (None, None)
     epochs = check_positive_int(epochs, "epochs")
-    batch_size = check_positive_int(batch_size, "batch_size")
-    loss_fn = _loss_function(loss)
+    options = {
+        "batch_size": check_positive_int(batch_size, "batch_size"),
+        "loss_fn": _loss_function(loss),
+        "reverse_complement": check_bool(reverse_complement, "reverse_complement"),
+        "extra_loss": extra_loss,
+        "extra_loss_weight": check_number(extra_loss_weight, "extra_loss_weight"),
+    }
     patience = check_positive_int(patience, "patience")
     lr = check_number(lr, "lr", minimum=0, inclusive=(False, True))
     weight_decay = check_number(weight_decay, "weight_decay", minimum=0)
-    extra_loss_weight = check_number(extra_loss_weight, "extra_loss_weight")
-    reverse_complement = check_bool(reverse_complement, "reverse_complement")
-    progress = check_bool(progress, "progress")
     seed = check_positive_int(seed, "seed", minimum=0)
+    check_bool(progress, "progress")
     if extra_loss is not None and not callable(extra_loss):
         raise TypeError(f"extra_loss must be callable or None; found {type(extra_loss).__name__}")
     torch.manual_seed(seed)
     generator = torch.Generator().manual_seed(seed)
-    optimiser = torch.optim.Adam(model.parameters(), lr=lr, weight_decay=weight_decay)
-    best_loss, best_epoch, best_state, waited = float("inf"), 0, None, 0
-    rows = []
-    bar = progress_bar(range(1, epochs + 1), desc="training", progress=progress)
-    for epoch in bar:
-        model.train()
-        order = torch.randperm(len(x_train), generator=generator)
-        train_total = extra_total = 0.0
-        for start in range(0, len(order), batch_size):
-            index = order[start : start + batch_size]
-            xb, yb = x_train[index], y_train[index]
-            if reverse_complement:
-                xb, yb = torch.cat([xb, xb.flip(dims=(-2, -1))]), torch.cat([yb, yb])
-            batch_loss = loss_fn(model(xb), yb)
-            total = batch_loss
-            if extra_loss is not None:
-                extra = extra_loss(model, xb, yb)
-                total = total + extra_loss_weight * extra
-                extra_total += float(extra.detach()) * len(index)
-            optimiser.zero_grad()
-            total.backward()
-            optimiser.step()
-            train_total += float(batch_loss.detach()) * len(index)
-        row = {"epoch": epoch, "train_loss": train_total / len(x_train)}
-        if extra_loss is not None:
-            row["extra_loss"] = extra_total / len(x_train)
-        if x_valid is not None:
-            row["valid_loss"] = _evaluate(model, x_valid, y_valid, loss_fn, 4 * batch_size)
-        rows.append(row)
-        bar.set_postfix({k: f"{v:.3f}" for k, v in row.items() if k != "epoch"})
-        if x_valid is None:  # nothing to select on: the last epoch is the one kept
-            best_epoch = epoch
-            continue
-        if row["valid_loss"] < best_loss:
-            best_loss, best_epoch, waited = row["valid_loss"], epoch, 0
-            best_state = copy.deepcopy(model.state_dict())
-        else:
-            waited += 1
-            if waited >= patience:
-                break
-    if best_state is not None:
-        model.load_state_dict(best_state)
+    best_loss, best_epoch, best_state, waited, rows = float("inf"), 0, None, 0, []
+    with running(model, device, train=True) as here:
+        options["optimiser"] = torch.optim.Adam(
+            model.parameters(), lr=lr, weight_decay=weight_decay
+        )
+        for epoch in (
+            bar := progress_bar(range(1, epochs + 1), desc="training", progress=progress)
+        ):
+            order = torch.randperm(len(x_train), generator=generator)
+            row = {"epoch": epoch, **_train_epoch(model, x_train, y_train, order, options, here)}
+            if x_valid is not None:
+                row["valid_loss"] = _evaluate(
+                    model, x_valid, y_valid, options["loss_fn"], 4 * options["batch_size"], here
+                )
+            rows.append(row)
+            bar.set_postfix({k: f"{v:.3f}" for k, v in row.items() if k != "epoch"})
+            if x_valid is None:  # nothing to select on: the last epoch is the one kept
+                best_epoch = epoch
+                continue
+            if row["valid_loss"] < best_loss:
+                best_loss, best_epoch, waited = row["valid_loss"], epoch, 0
+                best_state = copy.deepcopy(model.state_dict())
+            else:
+                waited += 1
+                if waited >= patience:
+                    break
+        if best_state is not None:
+            model.load_state_dict(best_state)
     model.eval()
     return FitResult(history=pd.DataFrame(rows), best_epoch=best_epoch)
 
 
-@contextmanager
-def evaluating(model: nn.Module) -> Iterator[nn.Module]:
-    """Put ``model`` in eval mode for a block and restore its training mode afterwards.
+def model_device(model: nn.Module) -> torch.device:
+    """The device of the model's first parameter (or buffer); the CPU for a model with
+    neither. Taught in chapter 1."""
+    for tensor in itertools.chain(model.parameters(), model.buffers()):
+        return tensor.device
+    return torch.device("cpu")
 
-    The one eval-mode context manager of genotutor: every function that runs a model
-    for its outputs (prediction, attribution, GIA, probes) goes through it. The mode is
-    restored in ``finally``, so also after an error. Taught in chapter 1.
+
+@contextmanager
+def running(
+    model: nn.Module, device: object = None, *, train: bool = False
+) -> Iterator[torch.device]:
+    """Run ``model`` for a block on ``device`` in eval (or train) mode, then put it back.
+
+    The one place where genotutor moves a model: every function that runs one goes
+    through it (``evaluating`` for outputs, ``fit`` for training). ``device=None`` keeps
+    the model where it is; otherwise the model is moved for the block. Its device and its
+    train/eval mode are restored in ``finally``, so also after an error. Yields the device
+    the block runs on: move inputs there, and results back to the input's device.
+
+    Taught in chapter 1.
     """
     check_model(model)
-    was_training = model.training
-    model.eval()
+    target = check_device(device)
+    original, was_training = model_device(model), model.training
+    here = original if target is None else target
+    moved = here != original
+    if moved:
+        model.to(here)
+    model.train(train)
     try:
-        yield model
+        yield here
     finally:
+        if moved:
+            model.to(original)
         model.train(was_training)
 
 
-def predict(model: nn.Module, x: torch.Tensor, *, batch_size: int = 512) -> torch.Tensor:
+@contextmanager
+def evaluating(model: nn.Module, device: object = None) -> Iterator[torch.device]:
+    """Put ``model`` in eval mode (on ``device``, if given) for a block and restore its
+    mode and device afterwards; yields the device the block runs on.
+
+    The one eval-mode context manager of genotutor: every function that runs a model
+    for its outputs (prediction, attribution, GIA, probes) goes through it. Both are
+    restored in ``finally``, so also after an error. Taught in chapter 1.
+    """
+    with running(model, device, train=False) as here:
+        yield here
+
+
+def predict(
+    model: nn.Module, x: torch.Tensor, *, batch_size: int = 512, device: object = None
+) -> torch.Tensor:
     """Model outputs for ``x`` in eval mode, without gradients, in batches.
 
     Parameters
@@ -214,18 +272,22 @@ def predict(model: nn.Module, x: torch.Tensor, *, batch_size: int = 512) -> torc
     x : torch.Tensor, shape (N, 4, L)
     batch_size : int
         Sequences per forward pass.
+    device : str or torch.device, optional
+        Where to run (the model's own device by default); see :func:`running`.
 
     Returns
     -------
     torch.Tensor, shape (N, T)
+        On ``x``'s device.
 
-    The model's training mode is restored afterwards. Taught in chapter 1.
+    The model's mode and device are restored afterwards. Taught in chapter 1.
     """
     check_model(model)
     check_tensor(x, "x", ndim=3, channels=None)
     batch_size = check_positive_int(batch_size, "batch_size")
-    with evaluating(model), torch.no_grad():
-        return torch.cat([model(x[i : i + batch_size]) for i in range(0, len(x), batch_size)])
+    with evaluating(model, device) as here, torch.no_grad():
+        parts = [model(x[i : i + batch_size].to(here)) for i in range(0, len(x), batch_size)]
+    return torch.cat(parts).to(x.device)
 
 
 def train_cached(
@@ -236,6 +298,7 @@ def train_cached(
     *,
     seed: int = 0,
     extra_loss: ExtraLoss | None = None,
+    device: object = None,
     progress: bool = True,
     **fit_options: object,
 ) -> TrainedModel:
@@ -258,6 +321,9 @@ def train_cached(
         Seeds the initial weights and training.
     extra_loss : callable, optional
         As for :func:`fit` (describe it in ``config``: a callable is not part of the key).
+    device : str or torch.device, optional
+        Where to train (not part of the key: the weights are stored as a CPU state dict,
+        so a model trained on a GPU loads on a laptop).
     progress : bool
         Progress bar while training (not part of the key).
     **fit_options
@@ -282,6 +348,7 @@ def train_cached(
             valid,
             seed=seed,
             extra_loss=extra_loss,
+            device=device,
             progress=progress,
             **fit_options,
         )

@@ -124,20 +124,39 @@ def check_choice(value: object, name: str, choices: Iterable[str]) -> str:
 
 
 def check_model(model: object, name: str = "model") -> torch.nn.Module:
-    """Check that ``model`` is a CPU ``torch.nn.Module``.
+    """Check that ``model`` is a ``torch.nn.Module`` (on any device, in any mode).
 
-    Training mode is allowed: functions that need eval mode switch it for the call and
-    restore it afterwards.
+    Functions that need eval mode or another device switch them for the call and restore
+    them afterwards (:func:`genotutor.training.evaluating`).
     """
     if not isinstance(model, torch.nn.Module):
         raise TypeError(f"{name} must be a torch.nn.Module; found {_describe(model)}")
-    devices = {p.device.type for p in model.parameters()}
-    if devices - {"cpu"}:
-        raise ValueError(
-            f"{name} has parameters on {sorted(devices)}; genotutor runs on the CPU, so call "
-            f"{name}.cpu() first"
-        )
     return model
+
+
+def check_device(device: object, name: str = "device") -> torch.device | None:
+    """``None`` (use the model's device) or a device: ``"cpu"``, ``"cuda"``, ``"cuda:1"``,
+    ``"mps"`` or a ``torch.device``; a device that is not available here is an error."""
+    if device is None:
+        return None
+    if not isinstance(device, (str, torch.device)):
+        raise TypeError(
+            f"{name} must be None, a string such as 'cpu' or 'cuda', or a torch.device; "
+            f"found {_describe(device)}"
+        )
+    try:
+        resolved = torch.device(device)
+    except RuntimeError:
+        raise ValueError(
+            f"{name} must name a device such as 'cpu', 'cuda', 'cuda:1' or 'mps'; found {device!r}"
+        ) from None
+    if resolved.type == "cuda" and not torch.cuda.is_available():
+        raise ValueError(f"{name} is {device!r}, but CUDA is not available on this machine")
+    if resolved.type == "mps" and not torch.backends.mps.is_available():
+        raise ValueError(f"{name} is {device!r}, but MPS is not available on this machine")
+    if resolved.type not in ("cpu", "cuda", "mps", "meta"):
+        raise ValueError(f"{name} must be a cpu, cuda or mps device; found {device!r}")
+    return resolved
 
 
 def check_bool(value: object, name: str) -> bool:

@@ -9,6 +9,16 @@ import torch
 matplotlib.use("Agg")
 
 
+def pytest_collection_modifyitems(config, items):
+    """Tests marked ``cuda`` run only where a CUDA GPU is available."""
+    if torch.cuda.is_available():
+        return
+    skip = pytest.mark.skip(reason="needs a CUDA GPU")
+    for item in items:
+        if "cuda" in item.keywords:
+            item.add_marker(skip)
+
+
 @pytest.fixture(autouse=True)
 def isolated_cache(tmp_path, monkeypatch):
     """Every test gets its own empty GENOTUTOR_CACHE, so no test reads another's entries."""
