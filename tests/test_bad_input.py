@@ -50,11 +50,7 @@ CASES = [
     ),
     (lambda: attribution.attribute(_model(), GOOD, "ism", target=-1), ValueError, ["target"]),
     (lambda: attribution.attribute(_model(), GOOD, "saliency", steps=3), TypeError, ["steps"]),
-    (
-        lambda: attribution.attribute(_model().to("meta"), GOOD, "saliency"),
-        ValueError,
-        ["model", "meta", ".cpu()"],
-    ),
+    (lambda: training.predict(_model(), GOOD, device="gpu"), ValueError, ["device", "'gpu'"]),
     (
         lambda: attribution.attribute("model", GOOD, "saliency"),
         TypeError,

@@ -15,6 +15,7 @@ from torch import nn
 from genotutor.cache import array_digest, model_digest
 from genotutor.distill.students import AdditiveStudent, NeuralBasisStudent
 from genotutor.simulate import split_indices
+from genotutor.targets import Output, Target, target_values
 from genotutor.training import predict, train_cached
 from genotutor.validation import (
     as_array,
@@ -22,7 +23,6 @@ from genotutor.validation import (
     check_model,
     check_number,
     check_positive_int,
-    check_target,
     check_tensor,
 )
 
@@ -66,7 +66,8 @@ def distill(
     *,
     student: str = "neural_basis",
     student_options: dict | None = None,
-    target: int = 0,
+    output: Output = None,
+    target: Target = 0,
     valid_fraction: float = 0.1,
     epochs: int = 30,
     batch_size: int = 128,
@@ -74,19 +75,20 @@ def distill(
     patience: int = 4,
     seed: int = 0,
     teacher_key: str | None = None,
+    device: object = None,
     progress: bool = True,
 ) -> Distilled:
     """Fit a student to the teacher's outputs on sequences the caller chooses.
 
-    The student is trained by mean squared error on the teacher's ``target`` output
-    (a logit) for ``sequences``; a random ``valid_fraction`` of them is held out for
-    early stopping. Students are cached like every trained model: the key holds a hash
-    of the teacher's weights and of the sequences.
+    The student is trained by mean squared error on the teacher's value (a logit, chosen
+    by ``output`` and ``target``) for ``sequences``; a random ``valid_fraction`` of them
+    is held out for early stopping. Students are cached like every trained model: the
+    key holds a hash of the teacher's weights, of the sequences and of the labels.
 
     Parameters
     ----------
     teacher : torch.nn.Module
-        Any model ``(N, 4, L)`` -> ``(N, T)``.
+        Any model of ``(N, 4, L)`` sequences.
     sequences : torch.Tensor, shape (N, 4, L)
         Where to query the teacher: reference-like or random sequences give different
         students (that is the point of chapter 7).
@@ -94,8 +96,9 @@ def distill(
         See :func:`build_student`.
     student_options : dict, optional
         Keyword arguments of the student's constructor.
-    target : int
-        The teacher's output to distil.
+    output, target
+        The teacher's value to distil (see :mod:`genotutor.targets`); by default column 0
+        of a single ``(N, T)`` output.
     valid_fraction : float
     epochs, batch_size, lr, patience : number
         Passed to :func:`genotutor.training.fit`.
@@ -104,6 +107,9 @@ def distill(
     teacher_key : str, optional
         Cache key of the teacher; by default a hash of its class and weights (give one
         for a teacher without weights, such as :class:`genotutor.splicing.TruthModel`).
+    device : str or torch.device, optional
+        Where to run the teacher and train the student (the teacher's device by default;
+        the student is returned on the CPU).
     progress : bool
 
     Returns
@@ -123,16 +129,14 @@ def distill(
     n_valid = int(round(valid_fraction * n))
     if n_valid < 1 or n - n_valid < 1:
         raise ValueError(f"sequences has {n} rows; too few to hold out {valid_fraction:.0%}")
-    y = predict(teacher, sequences)
-    target = check_target(target, y.shape[1])
-    y = y[:, target : target + 1]
+    y = target_values(teacher, sequences, output=output, target=target, device=device)[:, None]
     train_index, valid_index, _ = split_indices(n, valid=valid_fraction, test=0.0, seed=seed)
     train_index, valid_index = np.sort(train_index), np.sort(valid_index)
     config = {
         "name": f"student-{student}",
         "teacher": teacher_key or model_digest(teacher),
         "data": array_digest(sequences),
-        "target": target,
+        "labels": array_digest(y),
         "student": student,
         "options": options,
         "valid_fraction": valid_fraction,
@@ -144,6 +148,7 @@ def distill(
         (sequences[train_rows], y[train_rows]),
         (sequences[valid_rows], y[valid_rows]),
         seed=seed,
+        device=device,
         progress=progress,
         epochs=check_positive_int(epochs, "epochs"),
         batch_size=check_positive_int(batch_size, "batch_size"),
@@ -185,19 +190,23 @@ def agreement(prediction: object, reference: object) -> dict[str, float]:
 
 
 def fidelity(
-    student: nn.Module, teacher: nn.Module, x: torch.Tensor, *, target: int = 0
+    student: nn.Module,
+    teacher: nn.Module,
+    x: torch.Tensor,
+    *,
+    output: Output = None,
+    target: Target = 0,
 ) -> dict[str, float]:
     """How well a student reproduces its teacher on (held-out) sequences ``x``.
 
-    Returns :func:`agreement` of the student's output with the teacher's ``target``
-    output, plus ``n``. Taught in chapter 7.
+    Returns :func:`agreement` of the student's output with the teacher's value (chosen
+    by ``output`` and ``target``, as in :func:`distill`), plus ``n``. Taught in chapter 7.
     """
     check_model(student, "student")
     check_model(teacher, "teacher")
     check_tensor(x, "x")
-    teacher_out = predict(teacher, x)
-    target = check_target(target, teacher_out.shape[1])
-    result = agreement(predict(student, x)[:, 0], teacher_out[:, target])
+    teacher_values = target_values(teacher, x, output=output, target=target)
+    result = agreement(predict(student, x)[:, 0], teacher_values)
     return {**result, "n": len(x)}
 
 

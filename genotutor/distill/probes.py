@@ -14,8 +14,8 @@ from torch import nn
 
 from genotutor.sequences import check_model, check_positive_int, check_tensor
 from genotutor.splicing.features import ACTIONS, count_feature, edit_feature
+from genotutor.targets import Output, Target, target_values
 from genotutor.training import predict
-from genotutor.validation import check_target
 
 Truth = Callable[[torch.Tensor], torch.Tensor] | nn.Module
 
@@ -36,7 +36,8 @@ def confounder_effect(
     frame: int = 0,
     motif: str | None = None,
     truth: Truth | None = None,
-    target: int = 0,
+    output: Output = None,
+    target: Target = 0,
     seed: int = 0,
 ) -> pd.DataFrame:
     """How much a model's output moves when a feature is added or removed.
@@ -62,8 +63,8 @@ def confounder_effect(
     truth : torch.nn.Module or callable, optional
         The true code (e.g. :class:`genotutor.splicing.TruthModel`), to keep only edits
         that leave it unchanged.
-    target : int
-        The model's output to read.
+    output, target
+        The model's value to read (see :mod:`genotutor.targets`).
     seed : int
         Seeds the positions of added occurrences.
 
@@ -81,8 +82,8 @@ def confounder_effect(
     check_tensor(x, "x")
     n_sites = check_positive_int(n_sites, "n_sites")
     options = {"region": region, "frame": frame, "motif": motif}
-    before = predict(model, x)
-    before = before[:, check_target(target, before.shape[1])]
+    choice = {"output": output, "target": target}
+    before = target_values(model, x, **choice)
     truth_before = _truth_values(truth, x) if truth is not None else None
     count_before = count_feature(x, feature, **options)
     rows = []
@@ -95,7 +96,7 @@ def confounder_effect(
             delta_truth = _truth_values(truth, edited) - truth_before
             changed_truth = keep & (delta_truth.abs() > 1e-5)
             keep = keep & ~changed_truth
-        effect = (predict(model, edited)[:, target] - before)[keep].numpy().astype(np.float64)
+        effect = (target_values(model, edited, **choice) - before)[keep].numpy().astype(np.float64)
         if truth is not None and bool(keep.any()):
             truth_effect = float(delta_truth[keep].mean())
         n = int(keep.sum())

@@ -17,8 +17,7 @@ from torch import nn
 from genotutor.motifs import Motif, get_motif
 from genotutor.progress import progress_bar
 from genotutor.sequences import ALPHABET, check_model, check_one_hot, check_positive_int, one_hot
-from genotutor.training import predict
-from genotutor.validation import check_target
+from genotutor.targets import Output, Target, target_values
 
 Insert = str | Motif
 
@@ -113,7 +112,9 @@ def global_importance(
     insert: Insert | Sequence[Insert],
     positions: int | Sequence[int],
     strands: str | Sequence[str] = "+",
-    target: int = 0,
+    output: Output = None,
+    target: Target = 0,
+    device: object = None,
 ) -> GlobalImportance:
     """Mean effect on the model of planting motifs into many background sequences.
 
@@ -129,8 +130,11 @@ def global_importance(
         E.g. dinucleotide-shuffled or random sequences.
     insert, positions, strands
         See :func:`embed`.
-    target : int
-        Which output.
+    output, target
+        Which value of the model to follow (see :mod:`genotutor.targets`): by default
+        column 0 of a single ``(N, T)`` output.
+    device : str or torch.device, optional
+        Where to run the model (its own device by default).
 
     Returns
     -------
@@ -140,10 +144,8 @@ def global_importance(
     """
     check_model(model)
     planted = embed(background, insert, positions, strands=strands)
-    before = predict(model, background)
-    after = predict(model, planted)
-    target = check_target(target, before.shape[1])
-    effects = after[:, target] - before[:, target]
+    choice = {"output": output, "target": target, "device": device}
+    effects = target_values(model, planted, **choice) - target_values(model, background, **choice)
     sem = float(effects.std() / np.sqrt(len(effects))) if len(effects) > 1 else float("nan")
     return GlobalImportance(float(effects.mean()), sem, effects)
 
@@ -157,7 +159,9 @@ def spacing_curve(
     spacings: Sequence[int],
     position: int | None = None,
     strands: tuple[str, str] = ("+", "+"),
-    target: int = 0,
+    output: Output = None,
+    target: Target = 0,
+    device: object = None,
     progress: bool = True,
 ) -> pd.DataFrame:
     """GIA of two motifs at a range of spacings: each alone, both, and their cooperativity.
@@ -176,7 +180,8 @@ def spacing_curve(
     position : int, optional
         Start of ``first``.
     strands : pair of str
-    target : int
+    output, target, device
+        As for :func:`global_importance`.
     progress : bool
 
     Returns
@@ -197,11 +202,11 @@ def spacing_curve(
     length = background.shape[-1]
     if position is None:
         position = max(0, (length - (width_1 + max(spacings) + width_2)) // 2)
-    before = predict(model, check_one_hot(background, "background"))
-    target = check_target(target, before.shape[1])
+    choice = {"output": output, "target": target, "device": device}
+    before = target_values(model, check_one_hot(background, "background"), **choice)
 
     def effect(planted: torch.Tensor) -> torch.Tensor:
-        return predict(model, planted)[:, target] - before[:, target]
+        return target_values(model, planted, **choice) - before
 
     alone_1 = effect(embed(background, first, position, strands=strands[0])).mean()
     rows = []

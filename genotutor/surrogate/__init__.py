@@ -12,6 +12,7 @@ Taught in chapter 6, "Surrogate models".
 
 from genotutor.surrogate.analysis import (
     LocusSurrogate,
+    explain_loci,
     explain_locus,
     single_mutants,
     variant_effects,
@@ -30,6 +31,7 @@ __all__ = [
     "Surrogate",
     "SurrogateNet",
     "check_labels",
+    "explain_loci",
     "explain_locus",
     "fit_surrogate",
     "fix_gauge",

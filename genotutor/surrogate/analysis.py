@@ -5,15 +5,20 @@ Taught in chapter 6, "Surrogate models".
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from concurrent.futures import Executor
 from dataclasses import dataclass
 
+import numpy as np
 import torch
 from torch import nn
 
+from genotutor.parallel import run_tasks, task_seed
 from genotutor.sequences import check_choice, check_model, check_positive_int
-from genotutor.surrogate.fit import Surrogate, fit_surrogate
+from genotutor.surrogate.fit import Surrogate, fit_surrogate, single_thread
 from genotutor.surrogate.library import mutagenesis_library
-from genotutor.validation import check_region, check_target
+from genotutor.targets import Output, Target, target_values
+from genotutor.validation import check_region, check_tensor
 
 
 def single_mutants(x: torch.Tensor) -> torch.Tensor:
@@ -94,11 +99,13 @@ def explain_locus(
     n: int = 5000,
     mutation_rate: float = 0.1,
     window: tuple[int, int] | None = None,
-    target: int = 0,
+    output: Output = None,
+    target: Target = 0,
     gpmap: str = "additive",
     nonlinearity: str = "ge",
     noise: str = "gaussian",
     seed: int = 0,
+    device: object = None,
     progress: bool = True,
     **fit_options: object,
 ) -> LocusSurrogate:
@@ -107,15 +114,18 @@ def explain_locus(
     Parameters
     ----------
     model : torch.nn.Module
-        Any model mapping ``(N, 4, L)`` to ``(N, T)`` outputs.
+        Any model of ``(N, 4, L)`` sequences.
     x : torch.Tensor, shape (4, L) or (1, 4, L)
         The sequence to explain.
     n, mutation_rate, window, seed
         Passed to :func:`mutagenesis_library`.
-    target : int
-        Which of the model's outputs to explain.
+    output, target
+        Which value of the model to explain (see :mod:`genotutor.targets`); by default
+        column 0 of a single ``(N, T)`` output.
     gpmap, nonlinearity, noise, fit_options
         Passed to :func:`fit_surrogate` (which fits on the window only).
+    device : str or torch.device, optional
+        Where to run the model on the library (its own device by default).
     progress : bool
         Progress bar of the fit.
 
@@ -125,14 +135,11 @@ def explain_locus(
 
     Taught in chapter 6.
     """
-    from genotutor.training import predict
-
     check_model(model)
     n = check_positive_int(n, "n")
     library = mutagenesis_library(x, n, mutation_rate=mutation_rate, window=window, seed=seed)
     start, stop = check_region(window, library.shape[-1], "window")
-    outputs = predict(model, library)
-    y = outputs[:, check_target(target, outputs.shape[1])]
+    y = target_values(model, library, output=output, target=target, device=device)
     surrogate = fit_surrogate(
         library[..., start:stop],
         y,
@@ -145,3 +152,72 @@ def explain_locus(
         **fit_options,
     )
     return LocusSurrogate(surrogate, library, y, (start, stop))
+
+
+def _explain_task(task: tuple) -> LocusSurrogate:
+    """One locus of :func:`explain_loci` (module level, so that workers can unpickle it)."""
+    model, locus, window, seed, options = task
+    with single_thread():  # the same numbers however the loci are spread over workers
+        return explain_locus(model, locus, window=window, seed=seed, progress=False, **options)
+
+
+def explain_loci(
+    model: nn.Module,
+    loci: torch.Tensor | Sequence[torch.Tensor],
+    *,
+    windows: tuple[int, int] | Sequence[tuple[int, int] | None] | None = None,
+    seed: int = 0,
+    executor: Executor | None = None,
+    progress: bool = True,
+    **options: object,
+) -> list[LocusSurrogate]:
+    """:func:`explain_locus` on many loci, serially or on any ``concurrent.futures.Executor``.
+
+    Locus ``k`` is seeded with :func:`genotutor.parallel.task_seed` ``(seed, k)`` and runs
+    on one intra-op thread, so the results are the same whether the loci run one after
+    another, on a thread pool, or on a Dask cluster (``Client(LocalCluster())
+    .get_executor()``; ``pip install genotutor[distributed]``).
+
+    Parameters
+    ----------
+    model : torch.nn.Module
+    loci : torch.Tensor, shape (K, 4, L), or a sequence of (4, L) tensors
+    windows : (int, int), or one per locus, optional
+        The window of each locus (the same for all when one pair is given).
+    seed : int
+        The job's seed.
+    executor : concurrent.futures.Executor, optional
+        Where to run the loci.
+    progress : bool
+        A progress bar over finished loci.
+    **options
+        Further arguments of :func:`explain_locus` (``n``, ``mutation_rate``, ``output``,
+        ``target``, ``gpmap``, ``device``, fit options ...).
+
+    Returns
+    -------
+    list of LocusSurrogate
+        In the order of ``loci``.
+
+    Taught in chapter 6.
+    """
+    check_model(model)
+    if isinstance(loci, torch.Tensor):
+        check_tensor(loci, "loci", ndim=3)
+        loci = list(loci)
+    if not loci:
+        raise ValueError("loci is empty; expected at least one sequence")
+    if windows is None or (
+        len(windows) == 2 and all(isinstance(v, (int, np.integer)) for v in windows)
+    ):
+        windows = [windows] * len(loci)
+    if len(windows) != len(loci):
+        raise ValueError(f"windows has {len(windows)} entries for {len(loci)} loci")
+    for forbidden in ("seed", "window", "progress"):
+        if forbidden in options:
+            raise TypeError(f"explain_loci sets {forbidden!r} per locus; do not pass it")
+    tasks = [
+        (model, locus, window, task_seed(seed, k), options)
+        for k, (locus, window) in enumerate(zip(loci, windows))
+    ]
+    return run_tasks(_explain_task, tasks, executor=executor, desc="loci", progress=progress)

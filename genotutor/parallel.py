@@ -1,0 +1,77 @@
+"""Per-locus work on one machine or many: any ``concurrent.futures.Executor``.
+
+:func:`run_tasks` maps a function over tasks, serially or through an executor (a thread or
+process pool, or a Dask cluster's ``Client.get_executor()``), and returns the results in
+the tasks' order. :func:`task_seed` derives each task's seed from the caller's ``seed``
+and the task's index, so the numbers never depend on how the work was split.
+
+Taught in chapter 6, "Surrogate models" (many loci through a Dask cluster).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from concurrent.futures import Executor
+from typing import TypeVar
+
+import numpy as np
+
+from genotutor.progress import progress_bar
+from genotutor.validation import _describe, check_positive_int
+
+Task = TypeVar("Task")
+Result = TypeVar("Result")
+
+
+def task_seed(seed: int, index: int) -> int:
+    """The seed of task ``index`` of a job seeded with ``seed`` (NumPy's SeedSequence).
+
+    Taught in chapter 6.
+    """
+    seed = check_positive_int(seed, "seed", minimum=0)
+    index = check_positive_int(index, "index", minimum=0)
+    return int(np.random.SeedSequence([seed, index]).generate_state(1)[0])
+
+
+def run_tasks(
+    function: Callable[[Task], Result],
+    tasks: Sequence[Task],
+    *,
+    executor: Executor | None = None,
+    desc: str = "tasks",
+    progress: bool = True,
+) -> list[Result]:
+    """``[function(task) for task in tasks]``, serially or on ``executor``, in order.
+
+    Parameters
+    ----------
+    function : callable
+        A module-level function (so that process pools and Dask can pickle it).
+    tasks : sequence
+        Its arguments, one per task.
+    executor : concurrent.futures.Executor, optional
+        E.g. ``ThreadPoolExecutor(2)``, ``ProcessPoolExecutor()`` or a Dask
+        ``Client(LocalCluster()).get_executor()``; serial without one.
+    desc : str
+        Label of the progress bar.
+    progress : bool
+        A progress bar over finished tasks.
+
+    Returns
+    -------
+    list
+        The results, in the order of ``tasks``.
+
+    Taught in chapter 6.
+    """
+    if executor is not None and not isinstance(executor, Executor):
+        if not (hasattr(executor, "submit") and hasattr(executor, "map")):
+            raise TypeError(
+                "executor must be a concurrent.futures.Executor (a thread or process pool, or "
+                f"a Dask client's get_executor()); found {_describe(executor)}"
+            )
+    tasks = list(tasks)
+    if executor is None:
+        return [function(task) for task in progress_bar(tasks, desc=desc, progress=progress)]
+    futures = [executor.submit(function, task) for task in tasks]
+    return [future.result() for future in progress_bar(futures, desc=desc, progress=progress)]
