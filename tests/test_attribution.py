@@ -698,6 +698,19 @@ def test_method_functions_show_progress_by_default():
         assert inspect.signature(function).parameters["progress"].default is True, function
 
 
+def test_make_baseline_checks_its_arguments():
+    x = random_sequences(2, 12, seed=0)
+    with pytest.raises(ValueError, match="seed must be >= 0; found -1"):
+        make_baseline(x, "shuffle", seed=-1)
+    with pytest.raises(TypeError, match="baseline must be a torch.Tensor; found int 0"):
+        make_baseline(x, 0)
+    with pytest.raises(TypeError, match="x must be a torch.Tensor"):
+        make_baseline(x.numpy(), "zeros")
+    shuffled = make_baseline(x, "shuffle", seed=3)
+    assert torch.equal(shuffled[1:], make_baseline(x[1:], "shuffle", seed=3))
+    assert torch.equal(shuffled.sum(dim=2), x.sum(dim=2))  # same composition
+
+
 def test_warning_for_functional_nonlinearity():
     class Functional(nn.Module):
         def __init__(self) -> None:

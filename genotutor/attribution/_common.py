@@ -94,8 +94,26 @@ def check_baseline(baseline: object, x: torch.Tensor, name: str) -> torch.Tensor
 def check_reference(value: object, x: torch.Tensor, name: str) -> str | torch.Tensor:
     """One reference input, named ``name`` in errors: one of ``BASELINES`` or a tensor.
 
-    Returns the name, or the tensor (``(4, L)`` or ``(N, 4, L)``) broadcast to ``x``'s
-    shape. A value that is neither a string nor a tensor is a TypeError.
+    Parameters
+    ----------
+    value : str or torch.Tensor, shape (4, L) or (N, 4, L)
+        The option's value.
+    x : torch.Tensor, shape (N, 4, L)
+        The (already checked) input.
+    name : str
+        The option's name (``"baseline"``, ``"references"``).
+
+    Returns
+    -------
+    str or torch.Tensor, shape (N, 4, L)
+        The name, or the tensor broadcast to ``x``'s shape.
+
+    Raises
+    ------
+    TypeError
+        If ``value`` is neither a string nor a floating-point tensor.
+    ValueError
+        For an unknown name, a shape that does not match ``x``, or non-finite values.
     """
     if isinstance(value, str):
         return check_choice(value, name, BASELINES)

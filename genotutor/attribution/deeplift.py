@@ -160,8 +160,27 @@ def check_shap_references(
 ) -> torch.Tensor | None:
     """Check the ``references`` and ``n_references`` options of DeepLIFT-SHAP against ``x``.
 
-    Returns the references as ``(N, R, 4, L)`` (``(R, 4, L)`` ones shared by all
-    sequences are expanded), or None when they are to be shuffles.
+    Parameters
+    ----------
+    references : torch.Tensor, shape (R, 4, L) or (N, R, 4, L), or None
+        Shared or per-sequence references; None for dinucleotide shuffles.
+    n_references : int or None
+        Shuffles per sequence (>= 1); only without ``references``.
+    x : torch.Tensor, shape (N, 4, L)
+        The (already checked) input.
+
+    Returns
+    -------
+    torch.Tensor, shape (N, R, 4, L), or None
+        The references in ``x``'s dtype (shared ones expanded), or None when they are to
+        be shuffles.
+
+    Raises
+    ------
+    TypeError
+        If ``references`` is not a floating-point tensor or ``n_references`` not an int.
+    ValueError
+        For a shape that does not match ``x``, ``n_references < 1``, or both options.
     """
     if n_references is not None:
         check_option("n_references", n_references)
