@@ -3,6 +3,8 @@ of DeepLIFT through max-pooling, IG completeness, gradient correction, and error
 
 from __future__ import annotations
 
+import copy
+import inspect
 import warnings
 
 import numpy as np
@@ -151,7 +153,7 @@ def test_deeplift_summation_to_delta_through_max_pooling(name):
     for method, options in (("deeplift", {}), ("deeplift_shap", {"n_references": 6})):
         scores, delta = attribute(model, x, method, return_delta=True, **options)
         assert delta.abs().max() < 1e-5
-    references = dinucleotide_shuffle(x, n=6, seed=0)
+    references = torch.stack([dinucleotide_shuffle(row, n=6, seed=0) for row in x])
     with torch.no_grad():
         change = model(x)[:, 0] - model(references.flatten(0, 1))[:, 0].view(4, 6).mean(dim=1)
     assert change.abs().max() > 1e-2
@@ -172,26 +174,189 @@ def test_deeplift_shap_projection_and_shared_references():
     assert torch.allclose(attribute(model, x, "deeplift_shap", references=shared[:1]), one)
 
 
-@pytest.mark.parametrize("name", ["basset", "basset_exp"])
-def test_deeplift_shap_agrees_with_tangermeme(name):
+def _tangermeme(model: nn.Module, x: torch.Tensor, references: torch.Tensor, **options):
+    """tangermeme 1.6's DeepLIFT-SHAP with per-sequence references ``(N, R, 4, L)``."""
     pytest.importorskip("tangermeme")
     from tangermeme.deep_lift_shap import _nonlinear, deep_lift_shap
 
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return deep_lift_shap(
+            model,
+            x,
+            references=references,
+            device="cpu",
+            additional_nonlinear_ops={Exponential: _nonlinear},
+            **options,
+        )
+
+
+def _assert_same_scores(ours: torch.Tensor, theirs: torch.Tensor, atol: float = 1e-5) -> None:
+    """Equal values (not only correlated ones), on scores large enough to matter."""
+    assert ours.abs().max() > 1e-2
+    difference = float((ours - theirs).abs().max())
+    assert difference < atol, f"largest difference {difference:.3g}"
+
+
+@pytest.mark.parametrize("name", ["basset", "basset_exp", "custom"])
+def test_deeplift_shap_agrees_with_tangermeme(name):
     model, length = MODELS[name]
     x = random_sequences(4, length, seed=7)
     shared = dinucleotide_shuffle(x[1], n=8, seed=2)
-    ours = attribute(model, x, "deeplift_shap", references=shared)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        theirs = deep_lift_shap(
-            model,
-            x,
-            references=shared[None].expand(4, -1, -1, -1),
-            device="cpu",
-            additional_nonlinear_ops={Exponential: _nonlinear},
+    expanded = shared[None].expand(4, -1, -1, -1)
+    for hypothetical in (False, True):
+        ours = attribute(
+            model, x, "deeplift_shap", references=shared, hypothetical=hypothetical, progress=False
         )
-    for a, b in zip(ours, theirs, strict=True):
-        assert np.corrcoef(a.flatten().numpy(), b.flatten().numpy())[0, 1] >= 0.999
+        _assert_same_scores(ours, _tangermeme(model, x, expanded, hypothetical=hypothetical))
+
+
+def test_deeplift_global_max_pool_agrees_with_tangermeme_on_the_equivalent_max_pool():
+    # tangermeme 1.6 has no rule for AdaptiveMaxPool1d and treats it as linear (it warns
+    # that its deltas are too high); on the same model with the equivalent MaxPool1d the
+    # two implementations agree, and only ours sums to delta on the original
+    model, length = MODELS["deepbind"]
+    x = random_sequences(4, length, seed=7)
+    shared = dinucleotide_shuffle(x[1], n=8, seed=2)
+    ours, delta = attribute(
+        model, x, "deeplift_shap", references=shared, return_delta=True, progress=False
+    )
+    assert delta.abs().max() < 1e-5
+    equivalent = copy.deepcopy(model)
+    equivalent.pool = nn.MaxPool1d(length - model.conv.kernel_size[0] + 1)
+    with torch.no_grad():
+        assert torch.allclose(equivalent(x), model(x))
+    _assert_same_scores(ours, _tangermeme(equivalent, x, shared[None].expand(4, -1, -1, -1)))
+
+
+def _with_output_scale(model: nn.Module, length: int, factor: float = 30.0) -> nn.Module:
+    model.eval()
+    with torch.no_grad():
+        model(torch.zeros(1, 4, length))
+    return _scaled(model, factor)
+
+
+def _overlapping_pools() -> nn.Module:
+    torch.manual_seed(1)
+    return _with_output_scale(
+        nn.Sequential(
+            nn.Conv1d(4, 8, 5, padding=2),
+            nn.ReLU(),
+            nn.MaxPool1d(4, 2),  # windows overlap: a position can win two of them
+            nn.Conv1d(8, 8, 3, padding=1),
+            nn.ReLU(),
+            nn.MaxPool1d(4, 2),
+            nn.Flatten(),
+            nn.Linear(8 * 10, 2),
+        ),
+        46,
+    )
+
+
+class _Residual(nn.Module):
+    """GELU / SiLU activations and a residual addition ``h + block(h)``, every activation
+    its own module."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.stem = nn.Conv1d(4, 8, 5, padding=2)
+        self.stem_act = nn.GELU()
+        self.conv1 = nn.Conv1d(8, 8, 3, padding=1)
+        self.act1 = nn.SiLU()
+        self.conv2 = nn.Conv1d(8, 8, 3, padding=1)
+        self.act2 = nn.GELU(approximate="tanh")
+        self.pool = nn.MaxPool1d(4, 2)
+        self.flatten = nn.Flatten()
+        self.linear = nn.Linear(8 * 22, 2)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        h = self.stem_act(self.stem(x))
+        h = h + self.conv2(self.act1(self.conv1(h)))
+        return self.linear(self.flatten(self.pool(self.act2(h))))
+
+
+def _residual() -> nn.Module:
+    torch.manual_seed(2)
+    return _with_output_scale(_Residual(), 46)
+
+
+@pytest.mark.parametrize("build", [_overlapping_pools, _residual], ids=["overlap", "residual"])
+def test_deeplift_shap_overlapping_pools_and_residual_gelu_silu(build):
+    model = build()
+    x = random_sequences(4, 46, seed=8)
+    references = torch.stack([dinucleotide_shuffle(row, n=6, seed=3) for row in x])
+    for target in (0, 1):
+        ours, delta = attribute(
+            model, x, "deeplift_shap", target=target, references=references,
+            return_delta=True, progress=False,
+        )  # fmt: skip
+        with torch.no_grad():
+            change = model(x)[:, target] - model(references.flatten(0, 1))[:, target].view(
+                4, 6
+            ).mean(dim=1)
+        assert change.abs().min() > 1e-2
+        assert torch.allclose(ours.sum(dim=(1, 2)), change, atol=1e-5)
+        assert delta.abs().max() < 1e-5
+        _assert_same_scores(ours, _tangermeme(model, x, references, target=target))
+
+
+def test_deeplift_shap_references_split_across_batches_equal_one_batch():
+    model, length = MODELS["basset"]
+    x = random_sequences(3, length, seed=9)
+    whole = attribute(model, x, "deeplift_shap", n_references=7, batch_size=21, progress=False,
+                      return_delta=True, hypothetical=True)  # fmt: skip
+    for batch_size in (1, 3, 5):  # smaller than R = 7 and not a divisor: batches straddle
+        split = attribute(model, x, "deeplift_shap", n_references=7, batch_size=batch_size,
+                          progress=False, return_delta=True, hypothetical=True)  # fmt: skip
+        assert torch.allclose(split[0], whole[0], atol=1e-6)
+        assert torch.allclose(split[1], whole[1], atol=1e-6)
+
+
+BATCH_OPTIONS = {
+    "saliency": ({}, {"batch_size": 2}),
+    "grad_x_input": ({}, {"batch_size": 3}),
+    "smoothgrad": ({"n_samples": 6}, {"n_samples": 6, "batch_size": 4}),
+    "ism": ({}, {"batch_size": 97}),
+    "integrated_gradients": ({"baseline": "shuffle"}, {"baseline": "shuffle", "batch_size": 7}),
+    "deeplift": ({"references": "shuffle"}, {"references": "shuffle", "batch_size": 2}),
+    "deeplift_shap": ({}, {"batch_size": 7}),
+}
+
+
+@pytest.mark.parametrize("method", METHODS)
+def test_every_method_is_batch_invariant(method):
+    # a sequence's scores depend neither on the other sequences of the call nor on the
+    # batch size (seeded noise and shuffles are drawn per sequence, not per batch)
+    assert set(BATCH_OPTIONS) == set(METHODS)
+    model, length = MODELS["basset"]
+    x = random_sequences(5, length, seed=10)
+    default, small_batches = BATCH_OPTIONS[method]
+    together = attribute(model, x, method, progress=False, **default)
+    assert together.abs().max() > 1e-3
+    alone = torch.cat(
+        [attribute(model, x[i : i + 1], method, progress=False, **default) for i in range(5)]
+    )
+    assert torch.allclose(alone, together, atol=1e-6, rtol=1e-4)
+    batched = attribute(model, x, method, progress=False, **small_batches)
+    assert torch.allclose(batched, together, atol=1e-6, rtol=1e-4)
+
+
+class _Cubic(nn.Module):
+    """``f(x) = sum(x^3) / 3``: its gradient is ``x^2``, so SmoothGrad's expectation is
+    ``x^2 + noise^2``, the noise variance read off directly."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return (x**3).sum(dim=(1, 2))[:, None] / 3
+
+
+@pytest.mark.parametrize("noise", [0.2, 0.5, 1.5])
+def test_smoothgrad_noise_is_the_standard_deviation_of_the_input_noise(noise):
+    x = random_sequences(2, 100, seed=11)
+    scores = attribute(_Cubic(), x, "smoothgrad", n_samples=400, noise=noise, progress=False)
+    variance = float((scores - x**2).mean())  # the 2 x mean(e) terms average out
+    assert variance == pytest.approx(noise**2, rel=0.05)
+    # and it is noise that is averaged over: the plain gradient is x^2 exactly
+    assert torch.allclose(attribute(_Cubic(), x, "saliency", progress=False), x**2)
 
 
 def _planted_filter_model(off_simplex: float, seed: int = 0) -> tuple[nn.Module, object]:
@@ -313,6 +478,237 @@ def test_bad_inputs_raise_clear_errors(x, options, error, message):
     method = options.pop("method", "saliency")
     with pytest.raises(error, match=message):
         attribute(model, x, method, **options)
+
+
+# Every option of every method: values that must work, and values that must fail with one
+# exception type (TypeError: wrong kind; ValueError: right kind, out of range) and a
+# message naming the option, what was found and what was expected.
+_TABLE_X = random_sequences(2, 12, seed=0)
+_BOOLS = [True, False, np.bool_(True)]
+_COUNT_BAD = [
+    (0, ValueError, [">= 1", "found 0"]),
+    (-3, ValueError, [">= 1", "found -3"]),
+    (2.5, TypeError, ["must be an integer", "float 2.5"]),
+    ("4", TypeError, ["must be an integer", "'4'"]),
+    (True, TypeError, ["must be an integer", "bool True"]),
+    (None, TypeError, ["must be an integer", "None"]),
+]
+_FLAG_BAD = [
+    ("no", TypeError, ["must be True or False", "'no'"]),
+    (1, TypeError, ["must be True or False", "int 1"]),
+    (None, TypeError, ["must be True or False", "None"]),
+]
+_SEED_BAD = [
+    (-1, ValueError, [">= 0", "found -1"]),
+    (1.5, TypeError, ["must be an integer", "float 1.5"]),
+    (None, TypeError, ["must be an integer", "None"]),
+]
+_NOISE_BAD = [
+    (0, ValueError, ["(0, inf]", "found 0"]),
+    (-0.1, ValueError, ["(0, inf]", "found -0.1"]),
+    (float("nan"), ValueError, ["finite"]),
+    ("0.1", TypeError, ["must be a number", "'0.1'"]),
+    (True, TypeError, ["must be a number", "bool True"]),
+]
+_REFERENCE_BAD = [
+    ("ones", ValueError, ["must be one of 'zeros', 'uniform', 'shuffle'", "'ones'"]),
+    (0, TypeError, ["must be a torch.Tensor", "int 0"]),
+    (torch.zeros(4, 7), ValueError, ["shape (4, 12)", "found (4, 7)"]),
+    (torch.zeros(3, 4, 12), ValueError, ["(2, 4, 12)", "found (3, 4, 12)"]),
+    (torch.zeros(2, 4, 12, dtype=torch.long), TypeError, ["floating-point", "torch.int64"]),
+    (torch.full((4, 12), float("nan")), ValueError, ["NaN"]),
+]
+_SHAP_REFERENCE_BAD = [
+    ([[0.0] * 12] * 4, TypeError, ["must be a torch.Tensor", "list"]),
+    (torch.zeros(3, 4, 9), ValueError, ["(R, 4, 12)", "found (3, 4, 9)"]),
+    (torch.zeros(3, 3, 4, 12), ValueError, ["(2, R, 4, 12)", "found (3, 3, 4, 12)"]),
+    (torch.zeros(4, 12), ValueError, ["found shape (4, 12)"]),
+    (torch.zeros(3, 4, 12, dtype=torch.long), TypeError, ["floating-point"]),
+]
+_COMMON_GOOD = [("batch_size", [1, 3, np.int64(2), 10_000]), ("progress", [True, False])]
+_COMMON_BAD = [("batch_size", *case) for case in _COUNT_BAD] + [
+    ("progress", *case) for case in _FLAG_BAD
+]
+_SHUFFLES = dinucleotide_shuffle(_TABLE_X[0], n=3, seed=1)
+OPTION_GOOD = {
+    "saliency": [("correct", _BOOLS), *_COMMON_GOOD],
+    "grad_x_input": [("correct", _BOOLS), *_COMMON_GOOD],
+    "smoothgrad": [
+        ("correct", _BOOLS),
+        ("n_samples", [1, 3, np.int64(2)]),
+        ("noise", [0.05, 1, np.float32(0.2)]),
+        ("seed", [0, 7, np.int64(3)]),
+        *_COMMON_GOOD,
+    ],
+    "ism": [("fast", _BOOLS), ("batch_size", [None, 1, 7, 10_000]), ("progress", [True, False])],
+    "integrated_gradients": [
+        ("correct", _BOOLS),
+        ("baseline", ["zeros", "uniform", "shuffle", torch.zeros(4, 12),
+                      torch.full((2, 4, 12), 0.25, dtype=torch.float64)]),
+        ("n_steps", [1, 2, np.int32(5)]),
+        ("seed", [0, 5]),
+        ("return_delta", _BOOLS),
+        *_COMMON_GOOD,
+    ],
+    "deeplift": [
+        ("references", [None, "zeros", "uniform", "shuffle", torch.zeros(4, 12), _SHUFFLES[:2]]),
+        ("hypothetical", _BOOLS),
+        ("return_delta", _BOOLS),
+        ("warn", _BOOLS),
+        *_COMMON_GOOD,
+    ],
+    "deeplift_shap": [
+        ("references", [None, _SHUFFLES, _SHUFFLES[None].expand(2, -1, -1, -1)]),
+        ("n_references", [None, 1, np.int64(3)]),
+        ("seed", [0, 4]),
+        ("hypothetical", _BOOLS),
+        ("return_delta", _BOOLS),
+        ("warn", _BOOLS),
+        *_COMMON_GOOD,
+    ],
+}  # fmt: skip
+OPTION_BAD = {
+    "saliency": [*(("correct", *c) for c in _FLAG_BAD), *_COMMON_BAD],
+    "grad_x_input": [*(("correct", *c) for c in _FLAG_BAD), *_COMMON_BAD],
+    "smoothgrad": [
+        *(("correct", *c) for c in _FLAG_BAD),
+        *(("n_samples", *c) for c in _COUNT_BAD),
+        *(("noise", *c) for c in _NOISE_BAD),
+        *(("seed", *c) for c in _SEED_BAD),
+        *_COMMON_BAD,
+    ],
+    "ism": [
+        *(("fast", *c) for c in _FLAG_BAD),
+        *(("batch_size", *c) for c in _COUNT_BAD if c[0] is not None),
+        *(("progress", *c) for c in _FLAG_BAD),
+    ],
+    "integrated_gradients": [
+        *(("correct", *c) for c in _FLAG_BAD),
+        *(("baseline", *c) for c in _REFERENCE_BAD),
+        *(("n_steps", *c) for c in _COUNT_BAD),
+        *(("seed", *c) for c in _SEED_BAD),
+        *(("return_delta", *c) for c in _FLAG_BAD),
+        *_COMMON_BAD,
+    ],
+    "deeplift": [
+        *(("references", *c) for c in _REFERENCE_BAD),
+        *(("hypothetical", *c) for c in _FLAG_BAD),
+        *(("return_delta", *c) for c in _FLAG_BAD),
+        *(("warn", *c) for c in _FLAG_BAD),
+        *_COMMON_BAD,
+    ],
+    "deeplift_shap": [
+        *(("references", *c) for c in _SHAP_REFERENCE_BAD),
+        *(("n_references", *c) for c in _COUNT_BAD if c[0] is not None),
+        *(("seed", *c) for c in _SEED_BAD),
+        *(("hypothetical", *c) for c in _FLAG_BAD),
+        *(("return_delta", *c) for c in _FLAG_BAD),
+        *(("warn", *c) for c in _FLAG_BAD),
+        *_COMMON_BAD,
+    ],
+}
+
+
+def _table_model() -> nn.Module:
+    torch.manual_seed(0)
+    return nn.Sequential(
+        nn.Conv1d(4, 2, 3), nn.ReLU(), nn.MaxPool1d(2), nn.Flatten(), nn.Linear(10, 1)
+    ).eval()
+
+
+def test_the_option_tables_cover_every_option_of_every_method():
+    from genotutor.attribution import _OPTIONS
+
+    assert set(OPTION_GOOD) == set(OPTION_BAD) == set(METHODS)
+    for method in METHODS:
+        assert {name for name, _ in OPTION_GOOD[method]} == set(_OPTIONS[method]), method
+        assert {case[0] for case in OPTION_BAD[method]} == set(_OPTIONS[method]), method
+
+
+@pytest.mark.parametrize(
+    ("method", "option", "value"),
+    [(m, o, v) for m, rows in OPTION_GOOD.items() for o, values in rows for v in values],
+    ids=lambda v: v if isinstance(v, str) else None,
+)
+def test_good_option_values_work(method, option, value):
+    options = {option: value}
+    if option != "progress":
+        options["progress"] = False
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # DeepLIFT's delta warning is not the point here
+        result = attribute(_table_model(), _TABLE_X, method, **options)
+    scores = result[0] if isinstance(result, tuple) else result
+    assert isinstance(result, tuple) == (option == "return_delta" and bool(value))
+    assert scores.shape == _TABLE_X.shape and bool(torch.isfinite(scores).all())
+
+
+@pytest.mark.parametrize(
+    ("method", "option", "value", "error", "words"),
+    [(m, *case) for m, cases in OPTION_BAD.items() for case in cases],
+    ids=lambda v: v if isinstance(v, str) else None,
+)
+def test_bad_option_values_raise_before_any_work(method, option, value, error, words):
+    calls = []
+    model = _table_model()
+    model.register_forward_hook(lambda *_: calls.append(1))
+    with pytest.raises(error) as info:
+        attribute(model, _TABLE_X, method, **{option: value})
+    assert info.type is error  # exactly this type, not a subclass of it
+    message = str(info.value)
+    for word in [option, *words]:
+        assert word in message, f"{word!r} not in {message!r}"
+    assert calls == [], "the model ran before the options were checked"
+
+
+def test_deeplift_shap_rejects_references_with_n_references():
+    with pytest.raises(ValueError, match="either references or n_references"):
+        attribute(_table_model(), _TABLE_X, "deeplift_shap", references=_SHUFFLES, n_references=3)
+
+
+@pytest.mark.parametrize(
+    ("bad", "error"), [(torch.zeros(4, 7), ValueError), (3, TypeError), ("ones", ValueError)]
+)
+def test_deeplift_reference_errors_name_references_not_baseline(bad, error):
+    with pytest.raises(error) as info:
+        attribute(_table_model(), _TABLE_X, "deeplift", references=bad)
+    assert "references" in str(info.value)
+    assert "baseline" not in str(info.value)
+
+
+@pytest.mark.parametrize("method", METHODS)
+def test_progress_bar_by_default_and_silent_with_progress_false(method, capsys):
+    model, x = _table_model(), _TABLE_X
+    attribute(model, x, method, progress=False)
+    assert capsys.readouterr().err == ""
+    attribute(model, x, method)
+    assert "%|" in capsys.readouterr().err  # a tqdm bar
+
+
+def test_method_functions_show_progress_by_default():
+    from genotutor.attribution.deeplift import deeplift_shap
+    from genotutor.attribution.gradients import (
+        grad_x_input,
+        integrated_gradients,
+        saliency,
+        smoothgrad,
+    )
+    from genotutor.attribution.ism import ism
+
+    for function in (saliency, grad_x_input, smoothgrad, integrated_gradients, ism, deeplift_shap):
+        assert inspect.signature(function).parameters["progress"].default is True, function
+
+
+def test_make_baseline_checks_its_arguments():
+    x = random_sequences(2, 12, seed=0)
+    with pytest.raises(ValueError, match="seed must be >= 0; found -1"):
+        make_baseline(x, "shuffle", seed=-1)
+    with pytest.raises(TypeError, match="baseline must be a torch.Tensor; found int 0"):
+        make_baseline(x, 0)
+    with pytest.raises(TypeError, match="x must be a torch.Tensor"):
+        make_baseline(x.numpy(), "zeros")
+    shuffled = make_baseline(x, "shuffle", seed=3)
+    assert torch.equal(shuffled[1:], make_baseline(x[1:], "shuffle", seed=3))
+    assert torch.equal(shuffled.sum(dim=2), x.sum(dim=2))  # same composition
 
 
 def test_warning_for_functional_nonlinearity():

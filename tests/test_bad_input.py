@@ -56,6 +56,67 @@ CASES = [
         TypeError,
         ["model", "torch.nn.Module"],
     ),
+    # every option's value is checked, by kind (TypeError) and range (ValueError)
+    (
+        lambda: attribution.attribute(_model(), GOOD, "integrated_gradients", n_steps=0),
+        ValueError,
+        ["n_steps", ">= 1", "found 0"],
+    ),
+    (
+        lambda: attribution.attribute(_model(), GOOD, "smoothgrad", n_samples=0),
+        ValueError,
+        ["n_samples", ">= 1", "found 0"],
+    ),
+    (
+        lambda: attribution.attribute(_model(), GOOD, "smoothgrad", n_samples=2.5),
+        TypeError,
+        ["n_samples", "integer", "2.5"],
+    ),
+    (
+        lambda: attribution.attribute(_model(), GOOD, "smoothgrad", noise=0),
+        ValueError,
+        ["noise", "(0, inf]", "found 0"],
+    ),
+    (
+        lambda: attribution.attribute(_model(), GOOD, "deeplift", hypothetical="no"),
+        TypeError,
+        ["hypothetical", "True or False", "'no'"],
+    ),
+    (
+        lambda: attribution.attribute(_model(), GOOD, "ism", batch_size=0),
+        ValueError,
+        ["batch_size", ">= 1", "found 0"],
+    ),
+    (
+        lambda: attribution.attribute(_model(), GOOD, "ism", fast="yes"),
+        TypeError,
+        ["fast", "True or False", "'yes'"],
+    ),
+    (
+        lambda: attribution.attribute(_model(), GOOD, "saliency", progress=1),
+        TypeError,
+        ["progress", "True or False", "int 1"],
+    ),
+    (
+        lambda: attribution.attribute(_model(), GOOD, "deeplift_shap", n_references=0),
+        ValueError,
+        ["n_references", ">= 1", "found 0"],
+    ),
+    (
+        lambda: attribution.attribute(_model(), GOOD, "deeplift_shap", seed=-1),
+        ValueError,
+        ["seed", ">= 0", "found -1"],
+    ),
+    (
+        lambda: attribution.attribute(_model(), GOOD, "deeplift", references=torch.zeros(4, 7)),
+        ValueError,
+        ["references", "(4, 40)", "found (4, 7)"],
+    ),
+    (
+        lambda: attribution.attribute(_model(), GOOD, "integrated_gradients", baseline=0),
+        TypeError,
+        ["baseline", "torch.Tensor", "int 0"],
+    ),
     (lambda: cache.entry_path({"f": lambda: 0}), TypeError, ["JSON"]),
 ]
 

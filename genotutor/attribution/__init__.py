@@ -26,7 +26,16 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from genotutor.attribution._common import check_baseline, check_inputs, check_options, evaluating
+from genotutor.attribution import deeplift as engine
+from genotutor.attribution._common import (
+    BASELINES,
+    check_option,
+    check_option_values,
+    check_options,
+    check_reference,
+    evaluating,
+    n_outputs,
+)
 from genotutor.attribution.gradients import (
     correct_gradients,
     grad_x_input,
@@ -35,7 +44,13 @@ from genotutor.attribution.gradients import (
     smoothgrad,
 )
 from genotutor.attribution.ism import ism
-from genotutor.sequences import check_choice, dinucleotide_shuffle
+from genotutor.sequences import (
+    check_choice,
+    check_model,
+    check_target,
+    check_tensor,
+    dinucleotide_shuffle,
+)
 
 METHODS = (
     "saliency",
@@ -65,7 +80,13 @@ _OPTIONS = {
         *_COMMON,
     ),
 }
-BASELINES = ("zeros", "uniform", "shuffle")
+# options that may be None (their default): ISM picks its batch size, DeepLIFT's
+# reference is all-zero, DeepLIFT-SHAP shuffles n_references=20 times
+_OPTIONAL = {
+    "ism": ("batch_size",),
+    "deeplift": ("references",),
+    "deeplift_shap": ("references", "n_references"),
+}
 
 
 def make_baseline(x: torch.Tensor, baseline: str | torch.Tensor = "zeros", *, seed: int = 0):
@@ -75,8 +96,11 @@ def make_baseline(x: torch.Tensor, baseline: str | torch.Tensor = "zeros", *, se
     ----------
     x : torch.Tensor, shape (N, 4, L)
     baseline : {"zeros", "uniform", "shuffle"} or torch.Tensor, shape (4, L) or (N, 4, L)
-        All-zero columns, 0.25 everywhere, one dinucleotide shuffle of each sequence
-        (seeded by ``seed``), or your own.
+        All-zero columns, 0.25 everywhere, one dinucleotide shuffle of each sequence, or
+        your own. Each sequence is shuffled with its own generator seeded by ``seed``, so
+        its baseline does not depend on the other sequences in ``x``.
+    seed : int
+        Seed of the shuffles (>= 0).
 
     Returns
     -------
@@ -84,18 +108,40 @@ def make_baseline(x: torch.Tensor, baseline: str | torch.Tensor = "zeros", *, se
 
     Taught in chapter 2.
     """
-    if isinstance(baseline, torch.Tensor):
-        return check_baseline(baseline, x, "baseline")
-    check_choice(baseline, "baseline", BASELINES)
-    if baseline == "zeros":
+    x = check_tensor(x, "x")
+    seed = check_option("seed", seed)
+    return _reference(x, check_reference(baseline, x, "baseline"), seed)
+
+
+def _reference(x: torch.Tensor, checked: str | torch.Tensor, seed: int) -> torch.Tensor:
+    """The ``(N, 4, L)`` reference for an already checked baseline name or tensor."""
+    if isinstance(checked, torch.Tensor):
+        return checked
+    if checked == "zeros":
         return torch.zeros_like(x)
-    if baseline == "uniform":
+    if checked == "uniform":
         return torch.full_like(x, 0.25)
-    return dinucleotide_shuffle(x, n=1, seed=seed)[:, 0]
+    return torch.stack([dinucleotide_shuffle(row, n=1, seed=seed)[0] for row in x])
+
+
+def _check_references(method: str, x: torch.Tensor, options: dict) -> dict:
+    """Check the reference options against ``x``; the checked ones replace them."""
+    options = dict(options)
+    if method == "integrated_gradients" and "baseline" in options:
+        options["baseline"] = check_reference(options["baseline"], x, "baseline")
+    elif method == "deeplift" and options.get("references") is not None:
+        options["references"] = check_reference(options["references"], x, "references")
+    elif method == "deeplift_shap":
+        checked = engine.check_shap_references(
+            options.get("references"), options.get("n_references"), x
+        )
+        if checked is not None:
+            options["references"] = checked
+    return options
 
 
 def _integrated_gradients(model, x, target, options):
-    baseline = make_baseline(x, options.pop("baseline", "zeros"), seed=options.pop("seed", 0))
+    baseline = _reference(x, options.pop("baseline", "zeros"), options.pop("seed", 0))
     return_delta = options.pop("return_delta", False)
     scores = integrated_gradients(model, x, target, baseline, **options)
     if not return_delta:
@@ -106,12 +152,10 @@ def _integrated_gradients(model, x, target, options):
 
 
 def _deeplift(model, x, target, method, options):
-    from genotutor.attribution import deeplift as engine
-
     if method == "deeplift":
         references = options.pop("references", None)
-        references = make_baseline(x, "zeros" if references is None else references)
-        return engine.deeplift_shap(model, x, target, references[:, None], **options)
+        reference = _reference(x, "zeros" if references is None else references, 0)
+        return engine.deeplift_shap(model, x, target, reference[:, None], **options)
     return engine.deeplift_shap(model, x, target, engine.shap_references(x, options), **options)
 
 
@@ -138,22 +182,28 @@ def attribute(
     **options
         Method options (all keyword-only, with defaults):
 
-        - every method: ``batch_size``, ``progress`` (a tqdm bar, default False).
+        - every method: ``batch_size`` (int >= 1), ``progress=True`` (a tqdm bar over
+          the batches; False for none).
         - gradient methods: ``correct=False`` applies :func:`correct_gradients` to the
           gradient before anything multiplies it by the input.
-        - ``"smoothgrad"``: ``n_samples=25``, ``noise=0.1`` (std of the Gaussian noise),
-          ``seed=0``.
+        - ``"smoothgrad"``: ``n_samples=25``, ``noise=0.1`` (std of the Gaussian noise,
+          > 0), ``seed=0``.
         - ``"integrated_gradients"``: ``baseline="zeros"`` (see :func:`make_baseline`),
           ``n_steps=50``, ``seed=0``, ``return_delta=False``.
-        - ``"ism"``: ``fast=True`` (recompute only the changed windows).
-        - ``"deeplift"``: ``references`` (one reference, ``(4, L)`` or ``(N, 4, L)``;
-          all-zero by default).
+        - ``"ism"``: ``fast=True`` (recompute only the changed windows);
+          ``batch_size=None`` picks a batch size for the path taken.
+        - ``"deeplift"``: ``references`` (one reference: a tensor ``(4, L)`` or
+          ``(N, 4, L)``, or a name as for :func:`make_baseline`, ``"shuffle"`` with seed
+          0; None, the default, is all-zero).
         - ``"deeplift_shap"``: ``references`` (``(R, 4, L)`` shared by all sequences, or
           ``(N, R, 4, L)``), else ``n_references=20`` dinucleotide shuffles of each
           sequence with ``seed=0``.
         - both DeepLIFTs: ``hypothetical=False`` (True: scores for every base, before
           projection onto the observed one), ``return_delta=False``, ``warn=True``
           (warn when the summation-to-delta error is large).
+
+        Flags must be bools, counts ints >= 1 and ``seed`` an int >= 0; every value is
+        checked before any work.
 
         With ``return_delta=True`` the result is ``(scores, delta)``, ``delta`` of shape
         ``(N,)``: the sum of the scores minus the output change they explain
@@ -166,17 +216,24 @@ def attribute(
 
     Raises
     ------
+    TypeError
+        For an option the method does not take, or an option value of the wrong kind
+        (``hypothetical="no"``, ``n_samples=2.5``).
     ValueError
         For a wrong shape, a non-finite input, a target out of range, an unknown method,
-        or (DeepLIFT) a model whose layers it has no rule for or that reuses an
-        activation module.
+        an option value out of range (``n_steps=0``), or (DeepLIFT) a model whose layers
+        it has no rule for or that reuses an activation module.
 
     Taught in chapter 2.
     """
     check_choice(method, "method", METHODS)
     check_options(method, options, _OPTIONS[method])
+    options = check_option_values(options, optional=_OPTIONAL.get(method, ()))
+    model = check_model(model)
+    x = check_tensor(x, "x", ndim=3)
+    options = _check_references(method, x, options)
     with evaluating(model):
-        model, x, target = check_inputs(model, x, target)
+        target = check_target(target, n_outputs(model, x))
         if method == "saliency":
             return saliency(model, x, target, **options)
         if method == "grad_x_input":
@@ -186,8 +243,8 @@ def attribute(
         if method == "ism":
             return ism(model, x, target, **options)
         if method == "integrated_gradients":
-            return _integrated_gradients(model, x, target, dict(options))
-        return _deeplift(model, x, target, method, dict(options))
+            return _integrated_gradients(model, x, target, options)
+        return _deeplift(model, x, target, method, options)
 
 
 def project(hypothetical: torch.Tensor, x: torch.Tensor) -> torch.Tensor:

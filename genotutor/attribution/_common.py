@@ -2,11 +2,25 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 import torch
 from torch import nn
 
 from genotutor.training import evaluating  # noqa: F401  (re-exported for the methods)
-from genotutor.validation import check_model, check_positive_int, check_target, check_tensor
+from genotutor.validation import (
+    check_bool,
+    check_choice,
+    check_number,
+    check_positive_int,
+    check_tensor,
+)
+
+BASELINES = ("zeros", "uniform", "shuffle")
+FLAGS = ("correct", "fast", "hypothetical", "progress", "return_delta", "warn")
+COUNTS = ("batch_size", "n_samples", "n_steps", "n_references")
+# checked against the input by check_reference / deeplift.check_shap_references
+REFERENCE_OPTIONS = ("baseline", "references")
 
 
 def n_outputs(model: nn.Module, x: torch.Tensor) -> int:
@@ -22,14 +36,47 @@ def n_outputs(model: nn.Module, x: torch.Tensor) -> int:
     return int(y.shape[1])
 
 
-def check_inputs(model: object, x: object, target: object) -> tuple[nn.Module, torch.Tensor, int]:
-    """Validate the model, the ``(N, 4, L)`` input and the target output index.
+def check_option(name: str, value: object) -> object:
+    """Check the value of one scalar attribution option, by its name, and return it.
 
-    Call inside :func:`evaluating` (the output-size probe runs the model once).
+    ``correct``, ``fast``, ``hypothetical``, ``progress``, ``return_delta`` and ``warn``
+    must be bools; ``batch_size``, ``n_samples``, ``n_steps`` and ``n_references`` ints
+    >= 1; ``seed`` an int >= 0; ``noise`` a number > 0.
+
+    Raises
+    ------
+    TypeError
+        For a value of the wrong kind (``"no"`` for a flag, ``2.5`` for a count).
+    ValueError
+        For a value out of range (``0`` for a count, ``-1`` for the seed).
     """
-    model = check_model(model)
-    x = check_tensor(x, "x", ndim=3)
-    return model, x, check_target(target, n_outputs(model, x))
+    if name in FLAGS:
+        return check_bool(value, name)
+    if name in COUNTS:
+        return check_positive_int(value, name)
+    if name == "seed":
+        return check_positive_int(value, name, minimum=0)
+    if name == "noise":
+        return check_number(value, name, minimum=0, inclusive=(False, True))
+    raise KeyError(f"no check for option {name!r}")
+
+
+def check_option_values(options: dict, optional: Iterable[str] = ()) -> dict:
+    """Check the value of every scalar option in ``options`` (see :func:`check_option`).
+
+    Options named in ``optional`` may also be None (their documented default). The
+    reference options (``baseline``, ``references``) need the input, so they are left to
+    :func:`check_reference` and :func:`genotutor.attribution.deeplift.check_shap_references`.
+    Returns a new dict with the checked values.
+    """
+    optional = tuple(optional)
+    checked = {}
+    for name, value in options.items():
+        if name in REFERENCE_OPTIONS or (value is None and name in optional):
+            checked[name] = value
+        else:
+            checked[name] = check_option(name, value)
+    return checked
 
 
 def check_baseline(baseline: object, x: torch.Tensor, name: str) -> torch.Tensor:
@@ -42,6 +89,35 @@ def check_baseline(baseline: object, x: torch.Tensor, name: str) -> torch.Tensor
             f"sequence); found {tuple(baseline.shape)}"
         )
     return baseline.to(x.dtype).expand_as(x)
+
+
+def check_reference(value: object, x: torch.Tensor, name: str) -> str | torch.Tensor:
+    """One reference input, named ``name`` in errors: one of ``BASELINES`` or a tensor.
+
+    Parameters
+    ----------
+    value : str or torch.Tensor, shape (4, L) or (N, 4, L)
+        The option's value.
+    x : torch.Tensor, shape (N, 4, L)
+        The (already checked) input.
+    name : str
+        The option's name (``"baseline"``, ``"references"``).
+
+    Returns
+    -------
+    str or torch.Tensor, shape (N, 4, L)
+        The name, or the tensor broadcast to ``x``'s shape.
+
+    Raises
+    ------
+    TypeError
+        If ``value`` is neither a string nor a floating-point tensor.
+    ValueError
+        For an unknown name, a shape that does not match ``x``, or non-finite values.
+    """
+    if isinstance(value, str):
+        return check_choice(value, name, BASELINES)
+    return check_baseline(value, x, name)
 
 
 def batches(n: int, batch_size: int) -> list[slice]:

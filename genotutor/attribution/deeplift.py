@@ -26,9 +26,9 @@ import torch.nn.functional as F
 from torch import nn
 from tqdm.auto import tqdm
 
-from genotutor.attribution._common import batches
+from genotutor.attribution._common import batches, check_option, check_option_values
 from genotutor.models import Exponential
-from genotutor.sequences import check_positive_int, check_tensor, dinucleotide_shuffle
+from genotutor.sequences import check_tensor, dinucleotide_shuffle
 
 ACTIVATIONS = (
     nn.ReLU, nn.ELU, nn.LeakyReLU, nn.Sigmoid, nn.Tanh, nn.Softplus, nn.GELU, nn.SiLU,
@@ -155,23 +155,42 @@ class _Rules:
         self.records.clear()
 
 
-def shap_references(x: torch.Tensor, options: dict) -> torch.Tensor:
-    """DeepLIFT-SHAP references ``(N, R, 4, L)`` from the ``references``, ``n_references``
-    and ``seed`` options (which it removes from ``options``).
+def check_shap_references(
+    references: object, n_references: object, x: torch.Tensor
+) -> torch.Tensor | None:
+    """Check the ``references`` and ``n_references`` options of DeepLIFT-SHAP against ``x``.
 
-    Default: ``n_references=20`` dinucleotide shuffles of each sequence, seeded.
-    ``references`` of shape ``(R, 4, L)`` are shared by all sequences.
+    Parameters
+    ----------
+    references : torch.Tensor, shape (R, 4, L) or (N, R, 4, L), or None
+        Shared or per-sequence references; None for dinucleotide shuffles.
+    n_references : int or None
+        Shuffles per sequence (>= 1); only without ``references``.
+    x : torch.Tensor, shape (N, 4, L)
+        The (already checked) input.
 
-    Taught in chapter 2.
+    Returns
+    -------
+    torch.Tensor, shape (N, R, 4, L), or None
+        The references in ``x``'s dtype (shared ones expanded), or None when they are to
+        be shuffles.
+
+    Raises
+    ------
+    TypeError
+        If ``references`` is not a floating-point tensor or ``n_references`` not an int.
+    ValueError
+        For a shape that does not match ``x``, ``n_references < 1``, or both options.
     """
-    references = options.pop("references", None)
-    n_references = options.pop("n_references", None)
-    seed = options.pop("seed", 0)
-    if references is None:
-        n = check_positive_int(20 if n_references is None else n_references, "n_references")
-        return dinucleotide_shuffle(x, n=n, seed=seed)
     if n_references is not None:
-        raise ValueError("pass either references or n_references, not both")
+        check_option("n_references", n_references)
+    if references is None:
+        return None
+    if n_references is not None:
+        raise ValueError(
+            "pass either references or n_references, not both; found references of shape "
+            f"{tuple(getattr(references, 'shape', ()))} and n_references={n_references!r}"
+        )
     check_tensor(references, "references", ndim=(3, 4))
     if references.ndim == 3:
         if tuple(references.shape[1:]) != tuple(x.shape[1:]):
@@ -188,6 +207,27 @@ def shap_references(x: torch.Tensor, options: dict) -> torch.Tensor:
     return references.to(x.dtype)
 
 
+def shap_references(x: torch.Tensor, options: dict) -> torch.Tensor:
+    """DeepLIFT-SHAP references ``(N, R, 4, L)`` from the ``references``, ``n_references``
+    and ``seed`` options (which it removes from ``options``).
+
+    Default: ``n_references=20`` dinucleotide shuffles of each sequence. Each sequence is
+    shuffled with its own generator seeded by ``seed``, so its references (and scores) do
+    not depend on the other sequences in ``x``. ``references`` of shape ``(R, 4, L)`` are
+    shared by all sequences.
+
+    Taught in chapter 2.
+    """
+    references = options.pop("references", None)
+    n_references = options.pop("n_references", None)
+    seed = check_option("seed", options.pop("seed", 0))
+    checked = check_shap_references(references, n_references, x)
+    if checked is not None:
+        return checked
+    n = 20 if n_references is None else n_references
+    return torch.stack([dinucleotide_shuffle(row, n=n, seed=seed) for row in x])
+
+
 def deeplift_shap(
     model: nn.Module,
     x: torch.Tensor,
@@ -198,7 +238,7 @@ def deeplift_shap(
     return_delta: bool = False,
     warn: bool = True,
     batch_size: int = 512,
-    progress: bool = False,
+    progress: bool = True,
 ) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor]:
     """DeepLIFT from each reference, averaged over references (DeepLIFT-SHAP).
 
@@ -222,6 +262,7 @@ def deeplift_shap(
     batch_size : int
         Sequence-reference pairs per batch.
     progress : bool
+        Show a tqdm bar over the batches.
 
     Returns
     -------
@@ -229,6 +270,12 @@ def deeplift_shap(
 
     Taught in chapter 2.
     """
+    check_option_values(
+        {"hypothetical": hypothetical, "return_delta": return_delta, "warn": warn,
+         "batch_size": batch_size, "progress": progress}
+    )  # fmt: skip
+    check_tensor(references, "references", ndim=4)
+    references = check_shap_references(references, None, x)
     n, r = references.shape[:2]
     flat = references.reshape(n * r, *x.shape[1:])
     total = torch.zeros_like(x, dtype=torch.float64)

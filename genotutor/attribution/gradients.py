@@ -10,11 +10,11 @@ Taught in chapter 2.
 from __future__ import annotations
 
 import torch
-from captum.attr import InputXGradient, IntegratedGradients, NoiseTunnel, Saliency
+from captum.attr import InputXGradient, IntegratedGradients, Saliency
 from torch import nn
 from tqdm.auto import tqdm
 
-from genotutor.attribution._common import batches
+from genotutor.attribution._common import batches, check_option_values
 
 
 def correct_gradients(scores: torch.Tensor) -> torch.Tensor:
@@ -58,9 +58,31 @@ def saliency(
     *,
     correct: bool = False,
     batch_size: int = 256,
-    progress: bool = False,
+    progress: bool = True,
 ) -> torch.Tensor:
-    """Signed input gradient of the target logit at every base (captum ``Saliency``)."""
+    """Signed input gradient of the target logit at every base (captum ``Saliency``).
+
+    Parameters
+    ----------
+    model : torch.nn.Module
+        In eval mode (:func:`genotutor.attribution.attribute` takes care of it).
+    x : torch.Tensor, shape (N, 4, L)
+    target : int
+        The output to explain.
+    correct : bool
+        Apply :func:`correct_gradients`.
+    batch_size : int
+        Sequences per backward pass.
+    progress : bool
+        Show a tqdm bar over the batches.
+
+    Returns
+    -------
+    torch.Tensor, shape (N, 4, L)
+
+    Taught in chapter 2.
+    """
+    check_option_values({"correct": correct, "batch_size": batch_size, "progress": progress})
     explainer = Saliency(model)
 
     def one(xb, _):
@@ -77,12 +99,16 @@ def grad_x_input(
     *,
     correct: bool = False,
     batch_size: int = 256,
-    progress: bool = False,
+    progress: bool = True,
 ) -> torch.Tensor:
     """Gradient times input (captum ``InputXGradient``): the gradient at the observed base.
 
     With ``correct=True`` the gradient is corrected before it is multiplied by the input.
+    Parameters and result as for :func:`saliency`; zero at the unobserved bases.
+
+    Taught in chapter 2.
     """
+    check_option_values({"correct": correct, "batch_size": batch_size, "progress": progress})
     if correct:
         return x * saliency(
             model, x, target, correct=True, batch_size=batch_size, progress=progress
@@ -105,32 +131,59 @@ def smoothgrad(
     seed: int = 0,
     correct: bool = False,
     batch_size: int = 256,
-    progress: bool = False,
+    progress: bool = True,
 ) -> torch.Tensor:
-    """SmoothGrad: gradients averaged over noisy copies of the input (captum ``NoiseTunnel``).
+    """SmoothGrad: input gradients (captum ``Saliency``) averaged over noisy inputs.
 
-    ``noise`` is the standard deviation of the Gaussian noise added to the one-hot input;
-    ``seed`` fixes the noise.
+    Each sequence's score is the mean gradient at ``x + noise * e`` over ``n_samples``
+    draws ``e`` of standard Gaussian noise, shape ``(4, L)``. The draws come from ``seed``
+    alone and are the same for every sequence, so a sequence's scores do not depend on
+    the other sequences in ``x`` or on ``batch_size``.
+
+    Parameters
+    ----------
+    model : torch.nn.Module
+        In eval mode (:func:`genotutor.attribution.attribute` takes care of it).
+    x : torch.Tensor, shape (N, 4, L)
+    target : int
+        The output to explain.
+    n_samples : int
+        Noisy copies per sequence.
+    noise : float
+        Standard deviation of the Gaussian noise added to the one-hot input (> 0).
+    seed : int
+        Seed of the noise.
+    correct : bool
+        Apply :func:`correct_gradients` to the averaged gradient.
+    batch_size : int
+        Noisy inputs per backward pass.
+    progress : bool
+        Show a tqdm bar over the batches.
+
+    Returns
+    -------
+    torch.Tensor, shape (N, 4, L)
+
+    Taught in chapter 2.
     """
-    if not noise > 0:
-        raise ValueError(f"noise must be > 0; found {noise}")
-    explainer = NoiseTunnel(Saliency(model))
-    per_batch = max(1, batch_size // n_samples)
+    check_option_values(
+        {"n_samples": n_samples, "noise": noise, "seed": seed, "correct": correct,
+         "batch_size": batch_size, "progress": progress}
+    )  # fmt: skip
+    generator = torch.Generator().manual_seed(int(seed))
+    draws = float(noise) * torch.randn((n_samples, *x.shape[1:]), generator=generator)
+    draws = draws.to(x.dtype)
+    explainer = Saliency(model)
 
     def one(xb, _):
-        return explainer.attribute(
-            xb.clone().requires_grad_(),
-            target=target,
-            abs=False,
-            nt_type="smoothgrad",
-            nt_samples=n_samples,
-            nt_samples_batch_size=batch_size,
-            stdevs=float(noise),
-        )
+        noisy = (xb[:, None] + draws[None]).flatten(0, 1)
+        grads = [
+            explainer.attribute(noisy[part].clone().requires_grad_(), target=target, abs=False)
+            for part in batches(len(noisy), batch_size)
+        ]
+        return torch.cat(grads).view(len(xb), n_samples, *x.shape[1:]).mean(dim=1)
 
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(seed)
-        grads = _run(one, x, per_batch, progress, "smoothgrad")
+    grads = _run(one, x, max(1, batch_size // n_samples), progress, "smoothgrad")
     return correct_gradients(grads) if correct else grads
 
 
@@ -143,14 +196,41 @@ def integrated_gradients(
     n_steps: int = 50,
     correct: bool = False,
     batch_size: int = 256,
-    progress: bool = False,
+    progress: bool = True,
 ) -> torch.Tensor:
     """Integrated gradients (captum): ``(x - baseline)`` times the path-averaged gradient.
 
-    ``baseline`` has the shape of ``x``. The path integral uses captum's Gauss-Legendre
-    rule with ``n_steps`` points; with ``correct=True`` the averaged gradient is corrected
-    before it is multiplied by ``x - baseline`` (completeness then no longer holds).
+    The path integral uses captum's Gauss-Legendre rule with ``n_steps`` points; with
+    ``correct=True`` the averaged gradient is corrected before it is multiplied by
+    ``x - baseline`` (completeness then no longer holds).
+
+    Parameters
+    ----------
+    model : torch.nn.Module
+        In eval mode (:func:`genotutor.attribution.attribute` takes care of it).
+    x : torch.Tensor, shape (N, 4, L)
+    target : int
+        The output to explain.
+    baseline : torch.Tensor, shape (N, 4, L)
+        The start of the path (see :func:`genotutor.attribution.make_baseline`).
+    n_steps : int
+        Points of the path integral.
+    correct : bool
+        Apply :func:`correct_gradients` to the path-averaged gradient.
+    batch_size : int
+        Path points per backward pass.
+    progress : bool
+        Show a tqdm bar over the batches.
+
+    Returns
+    -------
+    torch.Tensor, shape (N, 4, L)
+
+    Taught in chapter 2.
     """
+    check_option_values(
+        {"n_steps": n_steps, "correct": correct, "batch_size": batch_size, "progress": progress}
+    )
     explainer = IntegratedGradients(model, multiply_by_inputs=False)
     per_batch = max(1, batch_size // n_steps)
 

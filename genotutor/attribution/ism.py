@@ -20,6 +20,7 @@ import torch.nn.functional as F
 from torch import fx, nn
 from tqdm.auto import tqdm
 
+from genotutor.attribution._common import check_option_values
 from genotutor.models import Exponential
 
 ELEMENTWISE = (
@@ -224,7 +225,7 @@ def ism(
     *,
     fast: bool = True,
     batch_size: int | None = None,
-    progress: bool = False,
+    progress: bool = True,
 ) -> torch.Tensor:
     """In-silico saturation mutagenesis: ``f(x with base b at i) - f(x)`` for every b, i.
 
@@ -239,9 +240,9 @@ def ism(
         Recompute only the windows a mutation changes in the model's leading convolution
         layers (exact up to float rounding); False runs every mutant in full.
     batch_size : int, optional
-        Mutants per batch (default 8192 on the fast path, 256 otherwise).
+        Mutants per batch (>= 1; None: 8192 on the fast path, 256 otherwise).
     progress : bool
-        Show a progress bar.
+        Show a tqdm bar over the batches.
 
     Returns
     -------
@@ -250,15 +251,20 @@ def ism(
 
     Taught in chapter 2.
     """
+    check_option_values(
+        {"fast": fast, "batch_size": batch_size, "progress": progress}, optional=("batch_size",)
+    )
     with torch.no_grad():
         reference = model(x)[:, target]
         seq, base, pos = torch.nonzero(x != 1.0, as_tuple=True)
         edits = torch.stack([seq, base, pos], dim=1)
         plan = local_plan(model, x.shape[-1]) if fast else None
         if plan is not None:
-            outputs = _fast_outputs(plan, x, edits, target, batch_size or 8192, progress)
+            chunk = 8192 if batch_size is None else batch_size
+            outputs = _fast_outputs(plan, x, edits, target, chunk, progress)
         else:
-            outputs = _full_outputs(model, x, edits, target, batch_size or 256, progress)
+            chunk = 256 if batch_size is None else batch_size
+            outputs = _full_outputs(model, x, edits, target, chunk, progress)
         scores = torch.zeros_like(x)
         scores[seq, base, pos] = outputs - reference[seq]
     return scores

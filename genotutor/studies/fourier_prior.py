@@ -161,7 +161,7 @@ def _evaluate(models: dict, test, freq_limit: int) -> dict:
     x, mask = test.x[positives], test.mask[positives]
     scores, runs = {}, []
     for (size, prior, seed), model in models.items():
-        scores[size, prior, seed] = attribute(model, x, "grad_x_input")
+        scores[size, prior, seed] = attribute(model, x, "grad_x_input", progress=False)
         track = scores[size, prior, seed].abs().sum(dim=1)
         runs.append(
             {

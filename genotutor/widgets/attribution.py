@@ -87,7 +87,12 @@ class AttributionExplorer(widgets.VBox):
         if key not in self._cache:
             options = {"correct": True} if correct else {}
             result = attribute(
-                self.model, self.x[index : index + 1], self.method.value, self.target, **options
+                self.model,
+                self.x[index : index + 1],
+                self.method.value,
+                self.target,
+                progress=False,
+                **options,
             )
             self._cache[key] = result[0]
         return self._cache[key]
