@@ -13,9 +13,9 @@ import numpy as np
 import torch
 from torch import nn
 
-from genotutor.parallel import run_tasks, task_seed
+from genotutor.parallel import run_tasks, single_thread, task_seed
 from genotutor.sequences import check_choice, check_model, check_positive_int
-from genotutor.surrogate.fit import Surrogate, fit_surrogate, single_thread
+from genotutor.surrogate.fit import Surrogate, fit_surrogate
 from genotutor.surrogate.library import mutagenesis_library
 from genotutor.targets import Output, Target, target_values
 from genotutor.validation import check_region, check_tensor

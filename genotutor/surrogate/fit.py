@@ -7,15 +7,13 @@ from __future__ import annotations
 
 import copy
 import math
-import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
 import torch
 
+from genotutor.parallel import single_thread
 from genotutor.progress import progress_bar
 from genotutor.sequences import ALPHABET
 from genotutor.simulate import split_indices
@@ -209,34 +207,6 @@ class Surrogate:
             phi[:, None], labels, n_neighbors=neighbours, random_state=seed
         )[0]
         return float(nats / math.log(2))
-
-
-_SINGLE_LOCK = threading.Lock()
-_SINGLE_DEPTH, _SAVED_THREADS = 0, 1
-
-
-@contextmanager
-def single_thread() -> Iterator[None]:
-    """Run the block with one intra-op thread, then restore the setting.
-
-    A surrogate's matrices are small (batch x 4L): a second thread saves nothing, and on
-    a shared, busy machine OpenMP threads that wait for each other made one fit 40 times
-    slower in our measurements. Re-entrant and safe across threads (a thread pool running
-    several fits): the setting is restored when the last block in the process ends.
-    """
-    global _SINGLE_DEPTH, _SAVED_THREADS
-    with _SINGLE_LOCK:
-        if _SINGLE_DEPTH == 0:
-            _SAVED_THREADS = torch.get_num_threads()
-            torch.set_num_threads(1)
-        _SINGLE_DEPTH += 1
-    try:
-        yield
-    finally:
-        with _SINGLE_LOCK:
-            _SINGLE_DEPTH -= 1
-            if _SINGLE_DEPTH == 0:
-                torch.set_num_threads(_SAVED_THREADS)
 
 
 def _ridge_start(features: torch.Tensor, y: torch.Tensor, l2: float) -> torch.Tensor:
