@@ -55,22 +55,9 @@ def data_dir() -> Path:
 
 
 def data_path(name: str) -> Path:
-    """Path of one shipped data file, with a clear error when it is missing.
-
-    Parameters
-    ----------
-    name : str
-        The file's name inside :func:`data_dir`, e.g. ``"jaspar_subset.tsv"``.
-
-    Returns
-    -------
-    pathlib.Path
-
-    Raises
-    ------
-    FileNotFoundError
-        If the file is not in the data folder.
-    """
+    """Path of the shipped data file ``name`` (e.g. ``"jaspar_subset.tsv"``) inside
+    :func:`data_dir`; a ``FileNotFoundError`` names the file and the folder when it is
+    missing."""
     path = data_dir() / name
     if not path.is_file():
         raise FileNotFoundError(f"data file {name!r} is missing from {path.parent}")

@@ -138,11 +138,7 @@ def average_precision(labels: object, scores: object) -> float:
     ``sum_k (R_k - R_{k-1}) P_k`` over the distinct score thresholds, from the highest
     down (ties enter together), the usual step-wise estimate (scikit-learn's
     ``average_precision_score``). A random ranking scores about the fraction of positives.
-
-    Parameters
-    ----------
-    labels : array-like of {0, 1}, shape (N,)
-    scores : array-like, shape (N,)
+    Takes what :func:`auroc` takes.
 
     Taught in chapter 2.
     """

@@ -24,10 +24,10 @@ import warnings
 import torch
 import torch.nn.functional as F
 from torch import nn
-from tqdm.auto import tqdm
 
 from genotutor.attribution._common import batches, check_option, check_option_values
 from genotutor.models import Exponential
+from genotutor.progress import progress_bar
 from genotutor.sequences import check_tensor, dinucleotide_shuffle
 
 ACTIVATIONS = (
@@ -282,8 +282,7 @@ def deeplift_shap(
     change = torch.zeros(n, dtype=torch.float64)
     rules = _Rules(model)
     try:
-        for part in tqdm(batches(n * r, batch_size), desc="DeepLIFT", disable=not progress,
-                         leave=False):  # fmt: skip
+        for part in progress_bar(batches(n * r, batch_size), desc="DeepLIFT", progress=progress):
             seq = torch.arange(part.start, part.stop) // r
             ref, xs = flat[part], x[seq]
             rules.start("record")

@@ -12,9 +12,9 @@ from __future__ import annotations
 import torch
 from captum.attr import InputXGradient, IntegratedGradients, Saliency
 from torch import nn
-from tqdm.auto import tqdm
 
 from genotutor.attribution._common import batches, check_option_values
+from genotutor.progress import progress_bar
 
 
 def correct_gradients(scores: torch.Tensor) -> torch.Tensor:
@@ -46,7 +46,7 @@ def correct_gradients(scores: torch.Tensor) -> torch.Tensor:
 
 def _run(attribute_batch, x: torch.Tensor, batch_size: int, progress: bool, desc: str):
     parts = []
-    for part in tqdm(batches(len(x), batch_size), desc=desc, disable=not progress, leave=False):
+    for part in progress_bar(batches(len(x), batch_size), desc=desc, progress=progress):
         parts.append(attribute_batch(x[part], part).detach())
     return torch.cat(parts)
 
@@ -142,23 +142,16 @@ def smoothgrad(
 
     Parameters
     ----------
-    model : torch.nn.Module
-        In eval mode (:func:`genotutor.attribution.attribute` takes care of it).
-    x : torch.Tensor, shape (N, 4, L)
-    target : int
-        The output to explain.
+    model, x, target, correct, progress
+        As for :func:`saliency`.
     n_samples : int
         Noisy copies per sequence.
     noise : float
         Standard deviation of the Gaussian noise added to the one-hot input (> 0).
     seed : int
         Seed of the noise.
-    correct : bool
-        Apply :func:`correct_gradients` to the averaged gradient.
     batch_size : int
         Noisy inputs per backward pass.
-    progress : bool
-        Show a tqdm bar over the batches.
 
     Returns
     -------
@@ -206,21 +199,14 @@ def integrated_gradients(
 
     Parameters
     ----------
-    model : torch.nn.Module
-        In eval mode (:func:`genotutor.attribution.attribute` takes care of it).
-    x : torch.Tensor, shape (N, 4, L)
-    target : int
-        The output to explain.
+    model, x, target, correct, progress
+        As for :func:`saliency`.
     baseline : torch.Tensor, shape (N, 4, L)
         The start of the path (see :func:`genotutor.attribution.make_baseline`).
     n_steps : int
         Points of the path integral.
-    correct : bool
-        Apply :func:`correct_gradients` to the path-averaged gradient.
     batch_size : int
         Path points per backward pass.
-    progress : bool
-        Show a tqdm bar over the batches.
 
     Returns
     -------

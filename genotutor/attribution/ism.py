@@ -18,10 +18,10 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 from torch import fx, nn
-from tqdm.auto import tqdm
 
 from genotutor.attribution._common import check_option_values
 from genotutor.models import Exponential
+from genotutor.progress import progress_bar
 
 ELEMENTWISE = (
     nn.ReLU, nn.ELU, nn.LeakyReLU, nn.Sigmoid, nn.Tanh, nn.Softplus, nn.GELU, nn.SiLU,
@@ -192,7 +192,7 @@ def _fast_outputs(plan: _Plan, x: torch.Tensor, edits: torch.Tensor, target: int
     chunk = max(1, min(chunk, (1 << 25) // max(per_edit, 1)))
     outputs = []
     eye = torch.eye(x.shape[1], dtype=x.dtype)
-    for begin in tqdm(range(0, len(edits), chunk), desc="ISM", disable=not progress, leave=False):
+    for begin in progress_bar(range(0, len(edits), chunk), desc="ISM", progress=progress):
         seq, base, pos = edits[begin : begin + chunk].unbind(1)
         start, width, values = pos, 1, eye[base][:, :, None]
         for step, ref_t in zip(plan.steps, inputs_t, strict=True):
@@ -208,7 +208,7 @@ def _full_outputs(model: nn.Module, x: torch.Tensor, edits: torch.Tensor, target
                   chunk: int, progress: bool) -> torch.Tensor:  # fmt: skip
     """Model outputs for each edit ``(seq, base, pos)`` by plain forward passes."""
     outputs = []
-    for begin in tqdm(range(0, len(edits), chunk), desc="ISM", disable=not progress, leave=False):
+    for begin in progress_bar(range(0, len(edits), chunk), desc="ISM", progress=progress):
         seq, base, pos = edits[begin : begin + chunk].unbind(1)
         mutants = x[seq].clone()
         rows = torch.arange(len(seq))

@@ -22,7 +22,6 @@ from genotutor.validation import (
     check_choice,
     check_model,
     check_number,
-    check_positive_int,
     check_tensor,
 )
 
@@ -69,14 +68,11 @@ def distill(
     output: Output = None,
     target: Target = 0,
     valid_fraction: float = 0.1,
-    epochs: int = 30,
-    batch_size: int = 128,
-    lr: float = 5e-3,
-    patience: int = 4,
     seed: int = 0,
     teacher_key: str | None = None,
     device: object = None,
     progress: bool = True,
+    **fit_options: object,
 ) -> Distilled:
     """Fit a student to the teacher's outputs on sequences the caller chooses.
 
@@ -100,8 +96,6 @@ def distill(
         The teacher's value to distil (see :mod:`genotutor.targets`); by default column 0
         of a single ``(N, T)`` output.
     valid_fraction : float
-    epochs, batch_size, lr, patience : number
-        Passed to :func:`genotutor.training.fit`.
     seed : int
         Seeds the split, the student's initial weights and training.
     teacher_key : str, optional
@@ -111,6 +105,9 @@ def distill(
         Where to run the teacher and train the student (the teacher's device by default;
         the student is returned on the CPU).
     progress : bool
+    **fit_options
+        Passed to :func:`genotutor.training.fit` (here ``epochs=30, batch_size=128,
+        lr=5e-3, patience=4`` unless given; the loss is the mean squared error).
 
     Returns
     -------
@@ -150,10 +147,7 @@ def distill(
         seed=seed,
         device=device,
         progress=progress,
-        epochs=check_positive_int(epochs, "epochs"),
-        batch_size=check_positive_int(batch_size, "batch_size"),
-        lr=lr,
-        patience=patience,
+        **({"epochs": 30, "batch_size": 128, "lr": 5e-3, "patience": 4} | fit_options),
         loss="mse",
     )
     return Distilled(trained.model, trained.history, valid_index, config, trained.from_cache)

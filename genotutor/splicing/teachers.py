@@ -71,10 +71,8 @@ def splicing_teacher(
     confounding: float = 0.9,
     data_seed: int = 0,
     seed: int = 0,
-    epochs: int = 15,
-    lr: float = 2e-3,
-    patience: int = 4,
     progress: bool = True,
+    **fit_options: object,
 ) -> Teacher:
     """Simulate exons, train the teacher CNN on their labels, or load it from the cache.
 
@@ -90,9 +88,10 @@ def splicing_teacher(
         CpG / stop codons and the context.
     data_seed, seed : int
         Seeds of the simulated data and of the weights and training.
-    epochs, lr, patience : number
-        Passed to :func:`genotutor.training.fit` (mean squared error on the label).
     progress : bool
+    **fit_options
+        Passed to :func:`genotutor.training.fit` (here ``epochs=15, lr=2e-3,
+        patience=4`` and the mean squared error on the label unless given).
 
     Returns
     -------
@@ -115,10 +114,7 @@ def splicing_teacher(
         (valid.x, valid.label),
         seed=seed,
         progress=progress,
-        epochs=epochs,
-        lr=lr,
-        patience=patience,
-        loss="mse",
+        **({"epochs": 15, "lr": 2e-3, "patience": 4, "loss": "mse"} | fit_options),
     )
     return Teacher(trained.model, trained.history, train, valid, test, config, trained.from_cache)
 
@@ -214,10 +210,8 @@ def genome_splice_model(
     n_sites: int = 20000,
     seed: int = 0,
     data_seed: int = 0,
-    epochs: int = 20,
-    lr: float = 2e-3,
-    patience: int = 3,
     progress: bool = True,
+    **fit_options: object,
 ) -> GenomeTeacher:
     """Train :class:`SpliceSiteNet` on genome 5' splice sites vs decoys, or load it.
 
@@ -231,9 +225,10 @@ def genome_splice_model(
         Genome sites drawn (plus as many decoys).
     seed, data_seed : int
         Seeds of the weights and training, and of the data.
-    epochs, lr, patience : number
-        Passed to :func:`genotutor.training.fit` (binary cross-entropy).
     progress : bool
+    **fit_options
+        Passed to :func:`genotutor.training.fit` (here ``epochs=20, lr=2e-3,
+        patience=3, batch_size=256`` and the binary cross-entropy unless given).
 
     Returns
     -------
@@ -259,10 +254,9 @@ def genome_splice_model(
         valid,
         seed=seed,
         progress=progress,
-        epochs=epochs,
-        lr=lr,
-        patience=patience,
-        loss="bce",
-        batch_size=256,
+        **(
+            {"epochs": 20, "lr": 2e-3, "patience": 3, "loss": "bce", "batch_size": 256}
+            | fit_options
+        ),
     )
     return GenomeTeacher(trained.model, trained.history, valid, config, trained.from_cache)

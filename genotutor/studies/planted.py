@@ -57,11 +57,9 @@ def planted_task_model(
     length: int = 200,
     task_seed: int = 0,
     seed: int = 0,
-    epochs: int = 30,
-    lr: float = 1e-3,
-    patience: int = 4,
     task_options: dict | None = None,
     progress: bool = True,
+    **fit_options: object,
 ) -> PlantedModel:
     """Simulate a planted-motif task, then train a CNN on it or load it from the cache.
 
@@ -78,12 +76,13 @@ def planted_task_model(
         Size, sequence length and seed of :func:`genotutor.simulate.planted_motif_task`.
     seed : int
         Seed of the initial weights and of training.
-    epochs, lr, patience : number
-        Passed to :func:`fit`.
     task_options : dict, optional
         Further keyword arguments of ``planted_motif_task`` (e.g. ``drivers``).
     progress : bool
         Progress bar while training.
+    **fit_options
+        Passed to :func:`genotutor.training.fit` (here ``epochs=30, lr=1e-3,
+        patience=4`` unless given).
 
     Returns
     -------
@@ -106,9 +105,8 @@ def planted_task_model(
             return Basset(length, activation=activation)
         return DeepBind(activation=activation)
 
-    return _train_planted(
-        config, task, build, seed=seed, progress=progress, epochs=epochs, lr=lr, patience=patience
-    )
+    fit_options = {"epochs": 30, "lr": 1e-3, "patience": 4} | fit_options
+    return _train_planted(config, task, build, seed=seed, progress=progress, **fit_options)
 
 
 def _train_planted(
@@ -149,9 +147,9 @@ def cooperative_task_model(
     spacing: int = 8,
     task_seed: int = 0,
     seed: int = 0,
-    epochs: int = 30,
     activation: str = "relu",
     progress: bool = True,
+    **fit_options: object,
 ) -> PlantedModel:
     """A Basset-style regression CNN trained on :func:`genotutor.simulate.cooperative_task`.
 
@@ -161,11 +159,12 @@ def cooperative_task_model(
         Passed to ``cooperative_task`` (its other settings are the defaults).
     seed : int
         Seed of the weights and of training.
-    epochs : int
-        Most epochs (early stopping with patience 4 on the validation MSE).
     activation : {"relu", "exp"}
         First-layer activation.
     progress : bool
+    **fit_options
+        Passed to :func:`genotutor.training.fit` (here ``epochs=30, patience=4`` and the
+        mean squared error unless given).
 
     Returns
     -------
@@ -185,9 +184,7 @@ def cooperative_task_model(
         lambda: Basset(length, activation=activation),
         seed=seed,
         progress=progress,
-        epochs=epochs,
-        patience=4,
-        loss="mse",
+        **({"epochs": 30, "patience": 4, "loss": "mse"} | fit_options),
     )
 
 
@@ -200,8 +197,8 @@ def confounded_task_model(
     rate_negative: float = 0.1,
     task_seed: int = 0,
     seed: int = 0,
-    epochs: int = 30,
     progress: bool = True,
+    **fit_options: object,
 ) -> PlantedModel:
     """A Basset-style classifier trained on the chapter-1 task with a planted confounder.
 
@@ -216,8 +213,11 @@ def confounded_task_model(
         Name of a shipped JASPAR motif.
     rate_positive, rate_negative : float
         How often the confounder is planted in positives and in negatives.
-    seed, epochs, progress
+    seed, progress
         As for :func:`cooperative_task_model`.
+    **fit_options
+        Passed to :func:`genotutor.training.fit` (here ``epochs=30, patience=4`` and the
+        binary cross-entropy unless given).
 
     Returns
     -------
@@ -249,7 +249,5 @@ def confounded_task_model(
         lambda: Basset(length),
         seed=seed,
         progress=progress,
-        epochs=epochs,
-        patience=4,
-        loss="bce",
+        **({"epochs": 30, "patience": 4, "loss": "bce"} | fit_options),
     )

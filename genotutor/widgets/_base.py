@@ -15,7 +15,11 @@ from collections.abc import Callable
 
 import ipywidgets as widgets
 import matplotlib.pyplot as plt
+import torch
 from matplotlib.figure import Figure
+
+from genotutor.training import evaluating
+from genotutor.validation import _describe, check_model, check_target, check_tensor
 
 
 def _figure_output(fig: Figure) -> dict:
@@ -78,3 +82,25 @@ def sequence_and_position_controls(
         continuous_update=False,
     )
     return sequence, position
+
+
+def check_view_inputs(
+    model: object, x: object, truth: object, target: object
+) -> tuple[torch.nn.Module, torch.Tensor, torch.Tensor | None, int]:
+    """The inputs every single-model explorer takes, validated: a model, ``(N, 4, L)``
+    sequences, an optional ``(N, L)`` boolean truth mask and the output column shown."""
+    model = check_model(model)
+    x = check_tensor(x, "x")
+    if truth is not None:
+        if not isinstance(truth, torch.Tensor) or truth.dtype != torch.bool:
+            raise TypeError(
+                f"truth must be a bool tensor of shape (N, L) or None; found {_describe(truth)}"
+            )
+        if tuple(truth.shape) != (x.shape[0], x.shape[-1]):
+            raise ValueError(
+                f"truth must have shape {(x.shape[0], x.shape[-1])} (one row per sequence); "
+                f"found {tuple(truth.shape)}"
+            )
+    with torch.no_grad(), evaluating(model):
+        n_outputs = model(x[:1]).shape[1]
+    return model, x, truth, check_target(target, n_outputs)

@@ -10,8 +10,7 @@ from torch import nn
 from genotutor.attribution import GRADIENT_METHODS, METHODS, attribute
 from genotutor.evaluation import attribution_auprc, attribution_auroc
 from genotutor.plotting import logo
-from genotutor.sequences import check_model, check_tensor
-from genotutor.widgets._base import render_into
+from genotutor.widgets._base import check_view_inputs, render_into
 
 
 class AttributionExplorer(widgets.VBox):
@@ -52,10 +51,7 @@ class AttributionExplorer(widgets.VBox):
         methods: tuple[str, ...] = METHODS,
         window: int = 100,
     ) -> None:
-        self.model = check_model(model)
-        self.x = check_tensor(x, "x")
-        self.truth = truth
-        self.target = int(target)
+        self.model, self.x, self.truth, self.target = check_view_inputs(model, x, truth, target)
         self._cache: dict[tuple[int, str, bool], torch.Tensor] = {}
         length = self.x.shape[-1]
         self.window = max(1, min(int(window), length))

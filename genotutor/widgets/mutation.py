@@ -8,9 +8,9 @@ import torch
 from torch import nn
 
 from genotutor.plotting import logo
-from genotutor.sequences import ALPHABET, check_model, check_tensor, mutate
+from genotutor.sequences import ALPHABET, mutate
 from genotutor.training import predict
-from genotutor.widgets._base import render_into, sequence_and_position_controls
+from genotutor.widgets._base import check_view_inputs, render_into, sequence_and_position_controls
 
 
 class MutationExplorer(widgets.VBox):
@@ -18,14 +18,9 @@ class MutationExplorer(widgets.VBox):
 
     Parameters
     ----------
-    model : torch.nn.Module
-        Any model mapping ``(N, 4, L)`` one-hot DNA to ``(N, T)`` outputs (yours too).
-    x : torch.Tensor, shape (N, 4, L)
-        The sequences to explore.
-    truth : torch.Tensor, shape (N, L), bool, optional
-        Positions to shade (e.g. planted motifs).
-    target : int
-        Which output to show.
+    model, x, truth, target
+        As for :class:`genotutor.widgets.AttributionExplorer` (``target`` is the output
+        shown).
     window : int
         How many positions around the mutated base the logo shows.
 
@@ -47,10 +42,7 @@ class MutationExplorer(widgets.VBox):
         target: int = 0,
         window: int = 40,
     ) -> None:
-        self.model = check_model(model)
-        self.x = check_tensor(x, "x")
-        self.truth = truth
-        self.target = int(target)
+        self.model, self.x, self.truth, self.target = check_view_inputs(model, x, truth, target)
         self.window = int(window)
         self.reference = predict(self.model, self.x)[:, self.target]
         length = self.x.shape[-1]

@@ -9,9 +9,8 @@ import torch
 from torch import nn
 
 from genotutor.plotting import logo, shade_truth
-from genotutor.sequences import check_model, check_tensor
 from genotutor.surrogate import explain_locus
-from genotutor.widgets._base import render_into
+from genotutor.widgets._base import check_view_inputs, render_into
 
 FAMILIES = {
     "additive, GE": ("additive", "ge"),
@@ -58,13 +57,10 @@ class SurrogateExplorer(widgets.VBox):
         centres: list[int] | None = None,
         target: int = 0,
     ) -> None:
-        self.model = check_model(model)
-        self.x = check_tensor(x, "x")
-        self.truth = truth
+        self.model, self.x, self.truth, self.target = check_view_inputs(model, x, truth, target)
         length = self.x.shape[-1]
         self.width = min(int(window), length)
         self.centres = list(centres) if centres is not None else [length // 2] * len(self.x)
-        self.target = int(target)
         self.locus = widgets.BoundedIntText(
             value=0, min=0, max=len(self.x) - 1, description="locus"
         )
