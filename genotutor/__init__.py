@@ -20,9 +20,10 @@ from __future__ import annotations
 
 __version__ = "0.1.0"
 
+import genotutor.distill as distill  # the package, callable as distill.distill
 from genotutor.attribution import attribute, correct_gradients, make_baseline
 from genotutor.cache import memoize, train_or_load
-from genotutor.distill import distill, fidelity
+from genotutor.distill import fidelity
 from genotutor.evaluation import (
     attribution_auprc,
     attribution_auroc,

@@ -57,3 +57,12 @@ def test_top_level_names_resolve_and_name_their_chapter():
             if not re.search(r"[Tt]aught in chapter \d", doc + module_doc):
                 unnamed.append(name)
     assert not unnamed, f"no chapter named in the docstrings of {unnamed}"
+
+
+def test_distill_is_both_the_package_and_the_function():
+    from genotutor import distill
+
+    assert callable(genotutor.distill) and distill.fidelity is genotutor.distill.fidelity
+    import genotutor.distill.core as core
+
+    assert distill.distill is core.distill

@@ -7,8 +7,15 @@ outputs by :func:`distill`; :func:`fidelity` scores the fit on held-out sequence
 code stays put; :func:`blind_spot_table` compares models with the truth or with
 measurements on several sets of sequences.
 
+The package itself is callable: ``genotutor.distill(teacher, x, ...)`` is
+:func:`genotutor.distill.distill`, so ``import genotutor`` gives the function under the
+name a reader expects while ``genotutor.distill.fidelity`` and the rest stay reachable.
+
 Taught in chapter 7, "Distilling a splicing model", after Liu, Zhang and Regev (2025).
 """
+
+import sys
+import types
 
 from genotutor.distill.core import (
     METRICS,
@@ -44,3 +51,13 @@ __all__ = [
     "plot_student",
     "position_encoding",
 ]
+
+
+class _CallablePackage(types.ModuleType):
+    """This package, callable as :func:`distill`."""
+
+    def __call__(self, *args, **kwargs):
+        return distill(*args, **kwargs)
+
+
+sys.modules[__name__].__class__ = _CallablePackage
