@@ -525,6 +525,12 @@ _SHAP_REFERENCE_BAD = [
     (torch.zeros(4, 12), ValueError, ["found shape (4, 12)"]),
     (torch.zeros(3, 4, 12, dtype=torch.long), TypeError, ["floating-point"]),
 ]
+_RULES_GOOD = [None, {}, {nn.Softplus: "nonlinear"}, {nn.ReLU: "nonlinear"}, {nn.Flatten: "linear"}]
+_RULES_BAD = [
+    ("relu", TypeError, ["rules must be a dict", "str"]),
+    ({nn.ReLU: "cubic"}, ValueError, ["rules[ReLU]", '"linear", "nonlinear"', "'cubic'"]),
+    ({"ReLU": "linear"}, TypeError, ["nn.Module subclasses", "'ReLU'"]),
+]
 _COMMON_GOOD = [("batch_size", [1, 3, np.int64(2), 10_000]), ("progress", [True, False])]
 _COMMON_BAD = [("batch_size", *case) for case in _COUNT_BAD] + [
     ("progress", *case) for case in _FLAG_BAD
@@ -555,6 +561,7 @@ OPTION_GOOD = {
         ("hypothetical", _BOOLS),
         ("return_delta", _BOOLS),
         ("warn", _BOOLS),
+        ("rules", _RULES_GOOD),
         *_COMMON_GOOD,
     ],
     "deeplift_shap": [
@@ -564,6 +571,7 @@ OPTION_GOOD = {
         ("hypothetical", _BOOLS),
         ("return_delta", _BOOLS),
         ("warn", _BOOLS),
+        ("rules", _RULES_GOOD),
         *_COMMON_GOOD,
     ],
 }  # fmt: skip
@@ -595,6 +603,7 @@ OPTION_BAD = {
         *(("hypothetical", *c) for c in _FLAG_BAD),
         *(("return_delta", *c) for c in _FLAG_BAD),
         *(("warn", *c) for c in _FLAG_BAD),
+        *(("rules", *c) for c in _RULES_BAD),
         *_COMMON_BAD,
     ],
     "deeplift_shap": [
@@ -604,6 +613,7 @@ OPTION_BAD = {
         *(("hypothetical", *c) for c in _FLAG_BAD),
         *(("return_delta", *c) for c in _FLAG_BAD),
         *(("warn", *c) for c in _FLAG_BAD),
+        *(("rules", *c) for c in _RULES_BAD),
         *_COMMON_BAD,
     ],
 }
