@@ -546,7 +546,8 @@ OPTION_GOOD = {
         ("seed", [0, 7, np.int64(3)]),
         *_COMMON_GOOD,
     ],
-    "ism": [("fast", _BOOLS), ("batch_size", [None, 1, 7, 10_000]), ("progress", [True, False])],
+    "ism": [("fast", _BOOLS), ("batch_size", [None, 1, 7, 10_000]), ("progress", [True, False]),
+            ("start", [None, 0, 3, np.int64(11)]), ("end", [None, 1, 12])],
     "integrated_gradients": [
         ("correct", _BOOLS),
         ("baseline", ["zeros", "uniform", "shuffle", torch.zeros(4, 12),
@@ -589,6 +590,10 @@ OPTION_BAD = {
         *(("fast", *c) for c in _FLAG_BAD),
         *(("batch_size", *c) for c in _COUNT_BAD if c[0] is not None),
         *(("progress", *c) for c in _FLAG_BAD),
+        *(("start", *c) for c in _SEED_BAD if c[0] is not None),
+        ("start", 12, ValueError, ["0 <= start < stop <= 12", "(12, 12)"]),
+        ("end", 13, ValueError, ["0 <= start < stop <= 12", "(0, 13)"]),
+        ("end", 2.5, TypeError, ["end must be an integer"]),
     ],
     "integrated_gradients": [
         *(("correct", *c) for c in _FLAG_BAD),
@@ -649,7 +654,12 @@ def test_good_option_values_work(method, option, value):
         result = attribute(_table_model(), _TABLE_X, method, **options)
     scores = result[0] if isinstance(result, tuple) else result
     assert isinstance(result, tuple) == (option == "return_delta" and bool(value))
-    assert scores.shape == _TABLE_X.shape and bool(torch.isfinite(scores).all())
+    length = _TABLE_X.shape[-1]
+    if option == "start" and value is not None:
+        length -= int(value)  # the window [start, L)
+    elif option == "end" and value is not None:
+        length = int(value)  # the window [0, end)
+    assert scores.shape == (*_TABLE_X.shape[:2], length) and bool(torch.isfinite(scores).all())
 
 
 @pytest.mark.parametrize(
@@ -734,3 +744,13 @@ def test_warning_for_functional_nonlinearity():
     x = random_sequences(3, 20, seed=0)
     with pytest.warns(RuntimeWarning, match="summation-to-delta"):
         attribute(Functional(), x, "deeplift_shap", n_references=3)
+
+
+@pytest.mark.parametrize("window", [(0, 71), (10, 30), (70, 71)])
+def test_ism_window_equals_the_same_window_of_full_ism(window):
+    model, length = MODELS["basset"]
+    x = random_sequences(3, length, seed=2)
+    full = attribute(model, x, "ism", progress=False)
+    part = attribute(model, x, "ism", start=window[0], end=window[1], progress=False)
+    assert part.shape == (3, 4, window[1] - window[0])
+    torch.testing.assert_close(part, full[..., window[0] : window[1]], atol=1e-5, rtol=0)

@@ -52,6 +52,7 @@ from genotutor.sequences import (
     dinucleotide_shuffle,
 )
 from genotutor.targets import Output, Target, plain
+from genotutor.validation import check_region
 
 METHODS = (
     "saliency",
@@ -68,7 +69,7 @@ _OPTIONS = {
     "saliency": ("correct", *_COMMON),
     "grad_x_input": ("correct", *_COMMON),
     "smoothgrad": ("correct", "n_samples", "noise", "seed", *_COMMON),
-    "ism": ("fast", *_COMMON),
+    "ism": ("fast", "start", "end", *_COMMON),
     "integrated_gradients": ("correct", "baseline", "n_steps", "seed", "return_delta", *_COMMON),
     "deeplift": ("references", "hypothetical", "return_delta", "warn", "rules", *_COMMON),
     "deeplift_shap": (
@@ -85,7 +86,7 @@ _OPTIONS = {
 # options that may be None (their default): ISM picks its batch size, DeepLIFT's
 # reference is all-zero, DeepLIFT-SHAP shuffles n_references=20 times
 _OPTIONAL = {
-    "ism": ("batch_size",),
+    "ism": ("batch_size", "start", "end"),
     "deeplift": ("references", "rules"),
     "deeplift_shap": ("references", "n_references", "rules"),
 }
@@ -222,7 +223,9 @@ def attribute(
         - ``"integrated_gradients"``: ``baseline="zeros"`` (see :func:`make_baseline`),
           ``n_steps=50``, ``seed=0``, ``return_delta=False``.
         - ``"ism"``: ``fast=True`` (recompute only the changed windows);
-          ``batch_size=None`` picks a batch size for the path taken.
+          ``batch_size=None`` picks a batch size for the path taken; ``start``, ``end``
+          mutate only the positions in ``[start, end)`` and return that window's scores,
+          shape ``(N, 4, end - start)``.
         - ``"deeplift"``: ``references`` (one reference: a tensor ``(4, L)`` or
           ``(N, 4, L)``, or a name as for :func:`make_baseline`, ``"shuffle"`` with seed
           0; None, the default, is all-zero).
@@ -268,6 +271,11 @@ def attribute(
     options = _check_references(method, x, options)
     if "rules" in options:
         options["rules"] = engine.check_rules(options["rules"])
+    if method == "ism":  # the window, before the model runs
+        window = (options.get("start"), options.get("end"))
+        length = x.shape[-1]
+        window = (0 if window[0] is None else window[0], length if window[1] is None else window[1])
+        check_region(window, length, "(start, end)", allow_none=False)
     explained, column = plain(model, output=output, target=target)
     with evaluating(explained, device) as here:
         inputs = x.to(here)

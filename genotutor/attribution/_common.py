@@ -56,7 +56,7 @@ def check_option(name: str, value: object) -> object:
         return check_bool(value, name)
     if name in COUNTS:
         return check_positive_int(value, name)
-    if name == "seed":
+    if name in ("seed", "start", "end"):
         return check_positive_int(value, name, minimum=0)
     if name == "noise":
         return check_number(value, name, minimum=0, inclusive=(False, True))

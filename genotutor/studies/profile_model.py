@@ -159,7 +159,7 @@ def profile_model(
         Weight of the counts head's loss (see :func:`bpnet_loss`).
     progress : bool
     **fit_options
-        Passed to :func:`genotutor.training.fit` (here ``epochs=15, lr=2e-3, patience=3``
+        Passed to :func:`genotutor.training.fit` (here ``epochs=20, lr=3e-3, patience=3``
         unless given).
 
     Returns
@@ -180,14 +180,22 @@ def profile_model(
         "task": {"n": n, "length": length, "seed": task_seed},
         "loss": {"bpnet": counts_weight},
     }
+    mean_log_total = float(train.labels()[:, -1].mean())
+
+    def build() -> nn.Module:
+        model = ProfileNet()
+        with torch.no_grad():  # start the counts head at the mean, as one would a regression
+            model.counts.bias.fill_(mean_log_total)
+        return model
+
     trained = train_cached(
         config,
-        ProfileNet,
+        build,
         (train.task.x, train.labels()),
         (valid.task.x, valid.labels()),
         seed=seed,
         progress=progress,
         loss=bpnet_loss(counts_weight),
-        **({"epochs": 15, "lr": 2e-3, "patience": 3} | fit_options),
+        **({"epochs": 20, "lr": 3e-3, "patience": 3} | fit_options),
     )
     return ProfileModel(trained.model, trained.history, train, valid, test, trained.from_cache)
