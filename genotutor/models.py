@@ -166,3 +166,100 @@ class Basset(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.head(self.body(x))
+
+
+class ResidualBlock(nn.Module):
+    """``x + relu(conv(x))`` with a dilated "same" convolution: one rung of a BPNet tower.
+
+    Taught in chapter 9.
+    """
+
+    def __init__(self, channels: int, kernel_size: int, dilation: int) -> None:
+        super().__init__()
+        self.conv = nn.Conv1d(
+            channels,
+            channels,
+            kernel_size,
+            dilation=dilation,
+            padding=dilation * (kernel_size // 2),
+        )
+        self.relu = nn.ReLU()
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x + self.relu(self.conv(x))
+
+
+class ProfileNet(nn.Module):
+    """A BPNet-style model: a dilated residual tower with a profile head and a counts head.
+
+    ``forward`` returns a tuple ``(profile, counts)``: profile logits of shape
+    ``(N, n_tasks, L)`` (a softmax over positions gives where the reads fall) and log total
+    counts of shape ``(N, n_tasks)`` (Avsec et al. 2021, at a much smaller scale). Explain
+    one head with ``attribute(..., output=0 or 1, target=...)``.
+
+    Taught in chapter 9.
+
+    Parameters
+    ----------
+    n_tasks : int
+        Profiles (e.g. strands or experiments).
+    channels : int
+        Channels of the tower.
+    first_width : int
+        Width of the first convolution.
+    n_layers : int
+        Residual blocks; block ``i`` has dilation ``2 ** (i + 1)``.
+    kernel_size : int
+        Width of the dilated convolutions (odd).
+    """
+
+    def __init__(
+        self,
+        n_tasks: int = 1,
+        *,
+        channels: int = 32,
+        first_width: int = 15,
+        n_layers: int = 5,
+        kernel_size: int = 3,
+    ) -> None:
+        super().__init__()
+        n_tasks = check_positive_int(n_tasks, "n_tasks")
+        channels = check_positive_int(channels, "channels")
+        first_width = check_positive_int(first_width, "first_width")
+        if first_width % 2 == 0 or kernel_size % 2 == 0:
+            raise ValueError(
+                f"first_width and kernel_size must be odd (same-length convolutions); found "
+                f"{first_width} and {kernel_size}"
+            )
+        self.stem = nn.Conv1d(4, channels, first_width, padding=first_width // 2)
+        self.stem_relu = nn.ReLU()
+        self.tower = nn.Sequential(
+            *(ResidualBlock(channels, kernel_size, 2 ** (i + 1))
+              for i in range(check_positive_int(n_layers, "n_layers")))
+        )  # fmt: skip
+        self.profile = nn.Conv1d(channels, n_tasks, 25, padding=12)
+        self.pool = nn.AdaptiveAvgPool1d(1)
+        self.flatten = nn.Flatten()
+        self.counts = nn.Linear(channels, n_tasks)
+
+    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        h = self.tower(self.stem_relu(self.stem(x)))
+        return self.profile(h), self.counts(self.flatten(self.pool(h)))
+
+
+def profile_score(profile: torch.Tensor) -> torch.Tensor:
+    """BPNet's scalar for explaining a profile head: the logits weighted by their softmax
+    over positions (weights held constant, so the gradient is of a weighted sum).
+
+    Parameters
+    ----------
+    profile : torch.Tensor, shape (N, n_tasks, L)
+
+    Returns
+    -------
+    torch.Tensor, shape (N,)
+
+    Pass it as ``target=profile_score`` with ``output=0``. Taught in chapter 9.
+    """
+    weights = torch.softmax(profile, dim=-1).detach()  # per task, over positions
+    return (profile * weights).sum(dim=(1, 2))

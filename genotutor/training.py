@@ -51,18 +51,22 @@ class FitResult:
     best_epoch: int
 
 
-def _check_pair(data: object, name: str) -> tuple[torch.Tensor, torch.Tensor]:
+def _check_pair(
+    data: object, name: str, *, any_labels: bool = False
+) -> tuple[torch.Tensor, torch.Tensor]:
     if not isinstance(data, (tuple, list)) or len(data) != 2:
         raise TypeError(f"{name} must be a pair (x, y) of tensors; found {type(data).__name__}")
     x, y = data
     check_tensor(x, f"{name}[0]", ndim=3, channels=None)
-    check_tensor(y, f"{name}[1]", ndim=(1, 2), channels=None)
+    check_tensor(y, f"{name}[1]", ndim=(1, 2, 3, 4) if any_labels else (1, 2), channels=None)
     if len(x) != len(y):
         raise ValueError(f"{name} has {len(x)} sequences but {len(y)} labels; expected equal")
     return x, (y[:, None] if y.ndim == 1 else y)
 
 
-def _loss_function(name: str) -> nn.Module:
+def _loss_function(name: object) -> Callable:
+    if callable(name):
+        return name
     check_choice(name, "loss", LOSSES)
     return nn.BCEWithLogitsLoss() if name == "bce" else nn.MSELoss()
 
@@ -114,7 +118,7 @@ def fit(
     lr: float = 1e-3,
     weight_decay: float = 0.0,
     patience: int = 3,
-    loss: str = "bce",
+    loss: str | Callable = "bce",
     seed: int = 0,
     reverse_complement: bool = False,
     extra_loss: ExtraLoss | None = None,
@@ -135,8 +139,10 @@ def fit(
         Optimiser settings.
     patience : int
         Stop after this many epochs without a better validation loss.
-    loss : {"bce", "mse"}
-        Binary cross-entropy on logits, or mean squared error.
+    loss : {"bce", "mse"} or callable
+        Binary cross-entropy on logits, mean squared error, or your own
+        ``loss(output, y) -> scalar`` for a model with several outputs (``output`` is
+        whatever the model returns, ``y`` a batch of the labels, of any shape ``(N, ...)``).
     seed : int
         Seeds the batch order (and dropout); the same seed and initial weights give the
         same trained weights.
@@ -159,8 +165,11 @@ def fit(
     Taught in chapter 1 (the extra loss in chapter 5).
     """
     check_model(model)
-    x_train, y_train = _check_pair(train, "train")
-    x_valid, y_valid = _check_pair(valid, "valid") if valid is not None else (None, None)
+    any_labels = callable(loss)
+    x_train, y_train = _check_pair(train, "train", any_labels=any_labels)
+    x_valid, y_valid = (
+        _check_pair(valid, "valid", any_labels=any_labels) if valid is not None else (None, None)
+    )
     epochs = check_positive_int(epochs, "epochs")
     options = {
         "batch_size": check_positive_int(batch_size, "batch_size"),
@@ -327,8 +336,9 @@ def train_cached(
     progress : bool
         Progress bar while training (not part of the key).
     **fit_options
-        Further keyword arguments of :func:`fit` (``epochs``, ``lr``, ``loss`` ...), JSON
-        values.
+        Further keyword arguments of :func:`fit` (``epochs``, ``lr``, ``loss`` ...): JSON
+        values, which are part of the key, or callables (a custom ``loss``), which are
+        not (describe them in ``config``).
 
     Returns
     -------
@@ -339,7 +349,8 @@ def train_cached(
     Taught in chapter 1.
     """
     seed = check_positive_int(seed, "seed", minimum=0)
-    key = {**dict(config), "seed": seed, "fit": dict(fit_options)}
+    described = {k: v for k, v in fit_options.items() if not callable(v)}
+    key = {**dict(config), "seed": seed, "fit": described}
 
     def run(model: nn.Module) -> FitResult:
         return fit(

@@ -525,6 +525,12 @@ _SHAP_REFERENCE_BAD = [
     (torch.zeros(4, 12), ValueError, ["found shape (4, 12)"]),
     (torch.zeros(3, 4, 12, dtype=torch.long), TypeError, ["floating-point"]),
 ]
+_RULES_GOOD = [None, {}, {nn.Softplus: "nonlinear"}, {nn.ReLU: "nonlinear"}, {nn.Flatten: "linear"}]
+_RULES_BAD = [
+    ("relu", TypeError, ["rules must be a dict", "str"]),
+    ({nn.ReLU: "cubic"}, ValueError, ["rules[ReLU]", '"linear", "nonlinear"', "'cubic'"]),
+    ({"ReLU": "linear"}, TypeError, ["nn.Module subclasses", "'ReLU'"]),
+]
 _COMMON_GOOD = [("batch_size", [1, 3, np.int64(2), 10_000]), ("progress", [True, False])]
 _COMMON_BAD = [("batch_size", *case) for case in _COUNT_BAD] + [
     ("progress", *case) for case in _FLAG_BAD
@@ -540,7 +546,8 @@ OPTION_GOOD = {
         ("seed", [0, 7, np.int64(3)]),
         *_COMMON_GOOD,
     ],
-    "ism": [("fast", _BOOLS), ("batch_size", [None, 1, 7, 10_000]), ("progress", [True, False])],
+    "ism": [("fast", _BOOLS), ("batch_size", [None, 1, 7, 10_000]), ("progress", [True, False]),
+            ("start", [None, 0, 3, np.int64(11)]), ("end", [None, 1, 12])],
     "integrated_gradients": [
         ("correct", _BOOLS),
         ("baseline", ["zeros", "uniform", "shuffle", torch.zeros(4, 12),
@@ -555,6 +562,7 @@ OPTION_GOOD = {
         ("hypothetical", _BOOLS),
         ("return_delta", _BOOLS),
         ("warn", _BOOLS),
+        ("rules", _RULES_GOOD),
         *_COMMON_GOOD,
     ],
     "deeplift_shap": [
@@ -564,6 +572,7 @@ OPTION_GOOD = {
         ("hypothetical", _BOOLS),
         ("return_delta", _BOOLS),
         ("warn", _BOOLS),
+        ("rules", _RULES_GOOD),
         *_COMMON_GOOD,
     ],
 }  # fmt: skip
@@ -581,6 +590,10 @@ OPTION_BAD = {
         *(("fast", *c) for c in _FLAG_BAD),
         *(("batch_size", *c) for c in _COUNT_BAD if c[0] is not None),
         *(("progress", *c) for c in _FLAG_BAD),
+        *(("start", *c) for c in _SEED_BAD if c[0] is not None),
+        ("start", 12, ValueError, ["0 <= start < stop <= 12", "(12, 12)"]),
+        ("end", 13, ValueError, ["0 <= start < stop <= 12", "(0, 13)"]),
+        ("end", 2.5, TypeError, ["end must be an integer"]),
     ],
     "integrated_gradients": [
         *(("correct", *c) for c in _FLAG_BAD),
@@ -595,6 +608,7 @@ OPTION_BAD = {
         *(("hypothetical", *c) for c in _FLAG_BAD),
         *(("return_delta", *c) for c in _FLAG_BAD),
         *(("warn", *c) for c in _FLAG_BAD),
+        *(("rules", *c) for c in _RULES_BAD),
         *_COMMON_BAD,
     ],
     "deeplift_shap": [
@@ -604,6 +618,7 @@ OPTION_BAD = {
         *(("hypothetical", *c) for c in _FLAG_BAD),
         *(("return_delta", *c) for c in _FLAG_BAD),
         *(("warn", *c) for c in _FLAG_BAD),
+        *(("rules", *c) for c in _RULES_BAD),
         *_COMMON_BAD,
     ],
 }
@@ -639,7 +654,12 @@ def test_good_option_values_work(method, option, value):
         result = attribute(_table_model(), _TABLE_X, method, **options)
     scores = result[0] if isinstance(result, tuple) else result
     assert isinstance(result, tuple) == (option == "return_delta" and bool(value))
-    assert scores.shape == _TABLE_X.shape and bool(torch.isfinite(scores).all())
+    length = _TABLE_X.shape[-1]
+    if option == "start" and value is not None:
+        length -= int(value)  # the window [start, L)
+    elif option == "end" and value is not None:
+        length = int(value)  # the window [0, end)
+    assert scores.shape == (*_TABLE_X.shape[:2], length) and bool(torch.isfinite(scores).all())
 
 
 @pytest.mark.parametrize(
@@ -724,3 +744,13 @@ def test_warning_for_functional_nonlinearity():
     x = random_sequences(3, 20, seed=0)
     with pytest.warns(RuntimeWarning, match="summation-to-delta"):
         attribute(Functional(), x, "deeplift_shap", n_references=3)
+
+
+@pytest.mark.parametrize("window", [(0, 71), (10, 30), (70, 71)])
+def test_ism_window_equals_the_same_window_of_full_ism(window):
+    model, length = MODELS["basset"]
+    x = random_sequences(3, length, seed=2)
+    full = attribute(model, x, "ism", progress=False)
+    part = attribute(model, x, "ism", start=window[0], end=window[1], progress=False)
+    assert part.shape == (3, 4, window[1] - window[0])
+    torch.testing.assert_close(part, full[..., window[0] : window[1]], atol=1e-5, rtol=0)

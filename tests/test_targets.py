@@ -124,3 +124,93 @@ def test_surrogate_and_distillation_through_output(model):
     again = distill(ProfileWrapper(model), x, student="additive", epochs=2, progress=False)
     for a, b in zip(student.student.parameters(), again.student.parameters()):
         torch.testing.assert_close(a, b, atol=1e-5, rtol=1e-5)
+
+
+# --------------------------------------------------------------------------- attribute
+from genotutor.attribution import METHODS, attribute  # noqa: E402
+
+_QUIET = {"progress": False}
+
+
+@pytest.mark.filterwarnings("ignore:DeepLIFT summation")  # softmax weights: not linear
+@pytest.mark.parametrize("method", METHODS)
+def test_attribute_through_output_and_a_callable_target_equals_a_wrapper(model, x, method):
+    ours = attribute(model, x, method, target=profile_score, output=0, **_QUIET)
+    oracle = attribute(ProfileWrapper(model), x, method, **_QUIET)
+    torch.testing.assert_close(ours, oracle, atol=1e-5, rtol=1e-5)
+
+
+@pytest.mark.parametrize("method", METHODS)
+def test_a_slice_target_is_the_sum_of_its_columns(model, x, method):
+    both = attribute(model, x, method, target=slice(0, 2), output=1, **_QUIET)
+    first = attribute(model, x, method, target=0, output=1, **_QUIET)
+    second = attribute(model, x, method, target=1, output=1, **_QUIET)
+    torch.testing.assert_close(both, first + second, atol=1e-5, rtol=1e-5)
+
+
+def test_attribute_names_output_for_a_tuple_model(model, x):
+    with pytest.raises(ValueError, match="Pass output= to pick one element"):
+        attribute(model, x, "saliency", **_QUIET)
+    with pytest.raises(ValueError, match="target=0 takes columns of an \\(N, T\\) output"):
+        attribute(model, x, "saliency", output=0, **_QUIET)
+
+
+class Swish(nn.Module):
+    """An elementwise module DeepLIFT has no built-in rule for."""
+
+    def forward(self, h):
+        return h * torch.sigmoid(h)
+
+
+def _swish_model():
+    torch.manual_seed(1)
+    return nn.Sequential(
+        nn.Conv1d(4, 6, 5), Swish(), nn.MaxPool1d(2), nn.Flatten(), nn.Linear(6 * 13, 1)
+    ).eval()
+
+
+def test_deeplift_rules_for_a_custom_elementwise_module(x):
+    model = _swish_model()
+    with pytest.raises(ValueError, match='rules=\\{Swish: "linear" \\| "nonlinear"'):
+        attribute(model, x, "deeplift_shap", **_QUIET)
+
+    def rescale(module, h, y, h_ref, y_ref):
+        delta = h - h_ref
+        safe = torch.where(delta.abs() < 1e-6, torch.ones_like(delta), delta)
+        slope = torch.sigmoid(h) * (1 + h * (1 - torch.sigmoid(h)))  # the derivative
+        return torch.where(delta.abs() < 1e-6, slope, (y - y_ref) / safe)
+
+    scores, delta = attribute(model, x, "deeplift_shap", rules={Swish: "nonlinear"},
+                              return_delta=True, **_QUIET)  # fmt: skip
+    assert delta.abs().max() < 1e-4
+    by_hand, delta_hand = attribute(model, x, "deeplift_shap", rules={Swish: rescale},
+                                    return_delta=True, **_QUIET)  # fmt: skip
+    assert delta_hand.abs().max() < 1e-4
+    torch.testing.assert_close(scores, by_hand, atol=1e-5, rtol=1e-4)
+    # "linear" is accepted too, and then summation-to-delta visibly fails
+    with pytest.warns(RuntimeWarning, match="summation-to-delta"):
+        attribute(model, x, "deeplift_shap", rules={Swish: "linear"}, **_QUIET)
+
+
+def test_a_callable_rule_must_return_the_input_shape(x):
+    with pytest.raises(ValueError, match="must return a multiplier of the input's shape"):
+        attribute(_swish_model(), x, "deeplift", rules={Swish: lambda *args: 1.0}, **_QUIET)
+
+
+def test_attribute_restores_mode_after_an_error(model, x):
+    model.train()
+    try:
+        with pytest.raises(ValueError):
+            attribute(model, x, "saliency", output=5, **_QUIET)
+        assert model.training
+    finally:
+        model.eval()
+
+
+@pytest.mark.cuda
+@pytest.mark.parametrize("method", METHODS)
+def test_attribute_on_cuda_equals_the_cpu(model, x, method):
+    cpu = attribute(model, x, method, target=profile_score, output=0, **_QUIET)
+    gpu = attribute(model, x, method, target=profile_score, output=0, device="cuda", **_QUIET)
+    assert gpu.device == x.device and next(model.parameters()).device.type == "cpu"
+    torch.testing.assert_close(gpu, cpu, atol=1e-4, rtol=1e-4)

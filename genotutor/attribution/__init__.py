@@ -51,6 +51,8 @@ from genotutor.sequences import (
     check_tensor,
     dinucleotide_shuffle,
 )
+from genotutor.targets import Output, Target, plain
+from genotutor.validation import check_region
 
 METHODS = (
     "saliency",
@@ -67,9 +69,9 @@ _OPTIONS = {
     "saliency": ("correct", *_COMMON),
     "grad_x_input": ("correct", *_COMMON),
     "smoothgrad": ("correct", "n_samples", "noise", "seed", *_COMMON),
-    "ism": ("fast", *_COMMON),
+    "ism": ("fast", "start", "end", *_COMMON),
     "integrated_gradients": ("correct", "baseline", "n_steps", "seed", "return_delta", *_COMMON),
-    "deeplift": ("references", "hypothetical", "return_delta", "warn", *_COMMON),
+    "deeplift": ("references", "hypothetical", "return_delta", "warn", "rules", *_COMMON),
     "deeplift_shap": (
         "references",
         "n_references",
@@ -77,15 +79,16 @@ _OPTIONS = {
         "hypothetical",
         "return_delta",
         "warn",
+        "rules",
         *_COMMON,
     ),
 }
 # options that may be None (their default): ISM picks its batch size, DeepLIFT's
 # reference is all-zero, DeepLIFT-SHAP shuffles n_references=20 times
 _OPTIONAL = {
-    "ism": ("batch_size",),
-    "deeplift": ("references",),
-    "deeplift_shap": ("references", "n_references"),
+    "ism": ("batch_size", "start", "end"),
+    "deeplift": ("references", "rules"),
+    "deeplift_shap": ("references", "n_references", "rules"),
 }
 
 
@@ -159,26 +162,55 @@ def _deeplift(model, x, target, method, options):
     return engine.deeplift_shap(model, x, target, engine.shap_references(x, options), **options)
 
 
+def _on(value: object, device: torch.device) -> object:
+    return value.to(device) if isinstance(value, torch.Tensor) else value
+
+
+def _run_method(model, x, target, method, options):
+    if method == "saliency":
+        return saliency(model, x, target, **options)
+    if method == "grad_x_input":
+        return grad_x_input(model, x, target, **options)
+    if method == "smoothgrad":
+        return smoothgrad(model, x, target, **options)
+    if method == "ism":
+        return ism(model, x, target, **options)
+    if method == "integrated_gradients":
+        return _integrated_gradients(model, x, target, options)
+    return _deeplift(model, x, target, method, options)
+
+
 def attribute(
     model: nn.Module,
     x: torch.Tensor,
     method: str,
-    target: int = 0,
+    target: Target = 0,
+    *,
+    output: Output = None,
+    device: object = None,
     **options: object,
 ) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor]:
-    """Attribute the model's ``target`` output to each base of each input sequence.
+    """Attribute one value of the model to each base of each input sequence.
 
     Parameters
     ----------
     model : torch.nn.Module
-        Maps ``(N, 4, L)`` one-hot DNA to ``(N, T)`` logits. A model in training mode is
-        put in eval mode for the call and restored afterwards.
+        Any model of ``(N, 4, L)`` one-hot DNA: one ``(N, T)`` tensor of logits, or a
+        tuple, list or dict of outputs (pick one with ``output``). A model in training
+        mode is put in eval mode for the call and restored afterwards.
     x : torch.Tensor, shape (N, 4, L)
         One-hot sequences (finite floats).
     method : str
         One of ``METHODS`` (see the module docstring).
-    target : int
-        Which output (column of the model's output) to explain.
+    target : int, slice, sequence of int or callable
+        What to explain (see :mod:`genotutor.targets`): a column of the output, the sum
+        of several, or a callable mapping the selected output ``(N, ...)`` to ``(N,)``
+        (e.g. a profile head's softmax-weighted logits, the weights held constant).
+    output : int or str, optional
+        Which element of a tuple/list (index) or dict (key) output to explain.
+    device : str or torch.device, optional
+        Where to run (``"cuda"``, ``"mps"``, ...); the model's own device by default. The
+        model is put back on its device afterwards; the scores are on ``x``'s device.
     **options
         Method options (all keyword-only, with defaults):
 
@@ -191,7 +223,9 @@ def attribute(
         - ``"integrated_gradients"``: ``baseline="zeros"`` (see :func:`make_baseline`),
           ``n_steps=50``, ``seed=0``, ``return_delta=False``.
         - ``"ism"``: ``fast=True`` (recompute only the changed windows);
-          ``batch_size=None`` picks a batch size for the path taken.
+          ``batch_size=None`` picks a batch size for the path taken; ``start``, ``end``
+          mutate only the positions in ``[start, end)`` and return that window's scores,
+          shape ``(N, 4, end - start)``.
         - ``"deeplift"``: ``references`` (one reference: a tensor ``(4, L)`` or
           ``(N, 4, L)``, or a name as for :func:`make_baseline`, ``"shuffle"`` with seed
           0; None, the default, is all-zero).
@@ -200,7 +234,9 @@ def attribute(
           sequence with ``seed=0``.
         - both DeepLIFTs: ``hypothetical=False`` (True: scores for every base, before
           projection onto the observed one), ``return_delta=False``, ``warn=True``
-          (warn when the summation-to-delta error is large).
+          (warn when the summation-to-delta error is large), ``rules=None`` (rules for
+          your own layers: ``{ModuleType: "linear" | "nonlinear" | callable}``, see
+          :func:`genotutor.attribution.deeplift.check_rules`).
 
         Flags must be bools, counts ints >= 1 and ``seed`` an int >= 0; every value is
         checked before any work.
@@ -212,7 +248,7 @@ def attribute(
     Returns
     -------
     torch.Tensor, shape (N, 4, L)
-        The scores (or ``(scores, delta)``).
+        The scores (or ``(scores, delta)``), on ``x``'s device.
 
     Raises
     ------
@@ -220,11 +256,12 @@ def attribute(
         For an option the method does not take, or an option value of the wrong kind
         (``hypothetical="no"``, ``n_samples=2.5``).
     ValueError
-        For a wrong shape, a non-finite input, a target out of range, an unknown method,
-        an option value out of range (``n_steps=0``), or (DeepLIFT) a model whose layers
-        it has no rule for or that reuses an activation module.
+        For a wrong shape, a non-finite input, an ``output`` or ``target`` that does not
+        fit the model's output, an unknown method, an option value out of range
+        (``n_steps=0``), or (DeepLIFT) a model whose layers it has no rule for (pass
+        ``rules=``) or that reuses an activation module.
 
-    Taught in chapter 2.
+    Taught in chapter 2 (``output=``, ``target=`` callables and ``device=`` in chapter 9).
     """
     check_choice(method, "method", METHODS)
     check_options(method, options, _OPTIONS[method])
@@ -232,19 +269,22 @@ def attribute(
     model = check_model(model)
     x = check_tensor(x, "x", ndim=3)
     options = _check_references(method, x, options)
-    with evaluating(model):
-        target = check_target(target, n_outputs(model, x))
-        if method == "saliency":
-            return saliency(model, x, target, **options)
-        if method == "grad_x_input":
-            return grad_x_input(model, x, target, **options)
-        if method == "smoothgrad":
-            return smoothgrad(model, x, target, **options)
-        if method == "ism":
-            return ism(model, x, target, **options)
-        if method == "integrated_gradients":
-            return _integrated_gradients(model, x, target, options)
-        return _deeplift(model, x, target, method, options)
+    if "rules" in options:
+        options["rules"] = engine.check_rules(options["rules"])
+    if method == "ism":  # the window, before the model runs
+        window = (options.get("start"), options.get("end"))
+        length = x.shape[-1]
+        window = (0 if window[0] is None else window[0], length if window[1] is None else window[1])
+        check_region(window, length, "(start, end)", allow_none=False)
+    explained, column = plain(model, output=output, target=target)
+    with evaluating(explained, device) as here:
+        inputs = x.to(here)
+        options = {name: _on(value, here) for name, value in options.items()}
+        column = check_target(column, n_outputs(explained, inputs))
+        result = _run_method(explained, inputs, column, method, options)
+    if isinstance(result, tuple):
+        return tuple(part.to(x.device) for part in result)
+    return result.to(x.device)
 
 
 def project(hypothetical: torch.Tensor, x: torch.Tensor) -> torch.Tensor:

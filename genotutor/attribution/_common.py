@@ -19,8 +19,9 @@ from genotutor.validation import (
 BASELINES = ("zeros", "uniform", "shuffle")
 FLAGS = ("correct", "fast", "hypothetical", "progress", "return_delta", "warn")
 COUNTS = ("batch_size", "n_samples", "n_steps", "n_references")
-# checked against the input by check_reference / deeplift.check_shap_references
-REFERENCE_OPTIONS = ("baseline", "references")
+# checked against the input by check_reference / deeplift.check_shap_references, and
+# DeepLIFT's rule table by deeplift.check_rules
+REFERENCE_OPTIONS = ("baseline", "references", "rules")
 
 
 def n_outputs(model: nn.Module, x: torch.Tensor) -> int:
@@ -30,8 +31,9 @@ def n_outputs(model: nn.Module, x: torch.Tensor) -> int:
     if not isinstance(y, torch.Tensor) or y.ndim != 2 or y.shape[0] != 1:
         shape = tuple(y.shape) if isinstance(y, torch.Tensor) else type(y).__name__
         raise ValueError(
-            f"model must map (N, 4, L) inputs to (N, T) outputs; for one sequence it "
-            f"returned {shape}"
+            f"model must map (N, 4, L) inputs to (N, T) outputs to explain an int target; "
+            f"for one sequence it returned {shape}. Pass output= to pick one element of a "
+            "tuple, list or dict, and a callable target= for an output of another shape"
         )
     return int(y.shape[1])
 
@@ -54,7 +56,7 @@ def check_option(name: str, value: object) -> object:
         return check_bool(value, name)
     if name in COUNTS:
         return check_positive_int(value, name)
-    if name == "seed":
+    if name in ("seed", "start", "end"):
         return check_positive_int(value, name, minimum=0)
     if name == "noise":
         return check_number(value, name, minimum=0, inclusive=(False, True))

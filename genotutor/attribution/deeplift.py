@@ -96,38 +96,112 @@ def _maxpool_rule(module, x_in, x_out, r_in, r_out):
     return y + coef_x * zero.gather(-1, x_index) + coef_r * zero.gather(-1, r_index)
 
 
+RULE_KINDS = ("linear", "nonlinear")
+
+
+def check_rules(rules: object) -> dict:
+    """Validate ``rules``: ``{module type: "linear" | "nonlinear" | callable}`` (or None).
+
+    - ``"linear"``: the module passes differences through (no hook), as convolutions do;
+    - ``"nonlinear"``: the rescale rule for an elementwise module, multiplier
+      ``(y - y_r) / (x - x_r)`` (its derivative where ``x`` is close to ``x_r``);
+    - a callable ``rule(module, x, y, x_ref, y_ref) -> multiplier``, for an elementwise
+      module: ``x``, ``y`` are its input and output on the sequences, ``x_ref``, ``y_ref``
+      on the references (all of the shape of ``x``), and it returns the multiplier, a
+      tensor of that shape, such that ``multiplier * (x - x_ref)`` is the output change
+      it assigns to each input.
+
+    Taught in chapter 9.
+    """
+    if rules is None:
+        return {}
+    if not isinstance(rules, dict):
+        raise TypeError(
+            'rules must be a dict {module type: "linear" | "nonlinear" | callable}; found '
+            f"{type(rules).__name__}"
+        )
+    for kind, rule in rules.items():
+        if not (isinstance(kind, type) and issubclass(kind, nn.Module)):
+            raise TypeError(f"rules keys must be nn.Module subclasses; found {kind!r}")
+        if not (callable(rule) or rule in RULE_KINDS):
+            raise ValueError(
+                f'rules[{kind.__name__}] must be "linear", "nonlinear" or a callable '
+                f"rule(module, x, y, x_ref, y_ref) -> multiplier; found {rule!r}"
+            )
+    return dict(rules)
+
+
+def _custom_rule(rule):
+    """A user's multiplier function as a hook rule (elementwise modules)."""
+
+    def apply(module, x_in, x_out, r_in, r_out):
+        multiplier = rule(module, x_in.detach(), x_out.detach(), r_in, r_out)
+        if not isinstance(multiplier, torch.Tensor) or multiplier.shape != x_in.shape:
+            raise ValueError(
+                f"the DeepLIFT rule for {type(module).__name__} must return a multiplier of "
+                f"the input's shape {tuple(x_in.shape)}; it returned "
+                f"{getattr(multiplier, 'shape', type(multiplier).__name__)}"
+            )
+        return x_out.detach() + (x_in - x_in.detach()) * multiplier
+
+    return apply
+
+
+def _user_rule(module: nn.Module, rules: dict):
+    """The user's rule for ``module`` (the most specific type wins), or None."""
+    for kind in type(module).__mro__:
+        if kind in rules:
+            return rules[kind]
+    return None
+
+
 class _Rules:
     """Forward hooks that record reference activations, then apply DeepLIFT's rules."""
 
-    def __init__(self, model: nn.Module) -> None:
+    def __init__(self, model: nn.Module, rules: dict | None = None) -> None:
         self.names: dict[int, str] = {}
+        self.rules: dict[int, object] = {}
+        user = check_rules(rules)
         for name, module in model.named_modules(remove_duplicate=False):
             if next(module.children(), None) is not None:
                 continue
-            if isinstance(module, ACTIVATIONS + MAX_POOLS):
-                if id(module) in self.names:
-                    raise ValueError(
-                        f"model reuses one {type(module).__name__} module as "
-                        f"{self.names[id(module)]!r} and {name!r}; DeepLIFT needs a separate "
-                        "module for every layer (captum silently returns wrong scores then)"
-                    )
-                if getattr(module, "inplace", False):
-                    raise ValueError(
-                        f"module {name!r} ({module}) is in-place; DeepLIFT needs its input "
-                        "kept, so build it with inplace=False"
-                    )
-                self.names[id(module)] = name
-            elif not isinstance(module, LINEAR):
-                supported = ", ".join(t.__name__ for t in ACTIVATIONS + MAX_POOLS + LINEAR)
+            rule = _user_rule(module, user)
+            if rule == "linear" or (rule is None and isinstance(module, LINEAR)):
+                continue
+            if rule is None and not isinstance(module, ACTIVATIONS + MAX_POOLS):
                 raise ValueError(
                     f"DeepLIFT has no rule for module {name!r} of type "
-                    f"{type(module).__name__}; supported leaf modules: {supported}"
+                    f"{type(module).__name__}; pass one with rules={{"
+                    f'{type(module).__name__}: "linear" | "nonlinear" | callable}} (see '
+                    f"genotutor.attribution.deeplift.check_rules). Built in: "
+                    + ", ".join(t.__name__ for t in ACTIVATIONS + MAX_POOLS + LINEAR)
                 )
+            self._register(name, module, rule)
         self.mode = "record"
         self.records: dict[int, tuple[torch.Tensor, torch.Tensor]] = {}
         self.calls: set[int] = set()
         modules = {id(m): m for m in model.modules() if id(m) in self.names}
         self.handles = [m.register_forward_hook(self._hook) for m in modules.values()]
+
+    def _register(self, name: str, module: nn.Module, rule: object) -> None:
+        if id(module) in self.names:
+            raise ValueError(
+                f"model reuses one {type(module).__name__} module as "
+                f"{self.names[id(module)]!r} and {name!r}; DeepLIFT needs a separate "
+                "module for every layer (captum silently returns wrong scores then)"
+            )
+        if getattr(module, "inplace", False):
+            raise ValueError(
+                f"module {name!r} ({module}) is in-place; DeepLIFT needs its input "
+                "kept, so build it with inplace=False"
+            )
+        self.names[id(module)] = name
+        if callable(rule):
+            self.rules[id(module)] = _custom_rule(rule)
+        elif rule == "nonlinear" or isinstance(module, ACTIVATIONS):
+            self.rules[id(module)] = _activation_rule
+        else:
+            self.rules[id(module)] = _maxpool_rule
 
     def start(self, mode: str) -> None:
         self.mode = mode
@@ -146,8 +220,7 @@ class _Rules:
             self.records[key] = (args[0].detach(), output.detach())
             return None
         r_in, r_out = self.records.pop(key)
-        rule = _maxpool_rule if isinstance(module, MAX_POOLS) else _activation_rule
-        return rule(module, args[0], output, r_in, r_out)
+        return self.rules[key](module, args[0], output, r_in, r_out)
 
     def remove(self) -> None:
         for handle in self.handles:
@@ -237,6 +310,7 @@ def deeplift_shap(
     hypothetical: bool = False,
     return_delta: bool = False,
     warn: bool = True,
+    rules: dict | None = None,
     batch_size: int = 512,
     progress: bool = True,
 ) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor]:
@@ -259,6 +333,9 @@ def deeplift_shap(
     warn : bool
         Warn when that error is large (an operation outside any module, such as
         ``torch.relu`` called in ``forward``, is then being treated as linear).
+    rules : dict, optional
+        Rules for module types DeepLIFT does not know, or overrides: see
+        :func:`check_rules`.
     batch_size : int
         Sequence-reference pairs per batch.
     progress : bool
@@ -278,29 +355,30 @@ def deeplift_shap(
     references = check_shap_references(references, None, x)
     n, r = references.shape[:2]
     flat = references.reshape(n * r, *x.shape[1:])
-    total = torch.zeros_like(x, dtype=torch.float64)
-    change = torch.zeros(n, dtype=torch.float64)
-    rules = _Rules(model)
+    wide = torch.float32 if x.device.type == "mps" else torch.float64  # MPS has no float64
+    total = torch.zeros_like(x, dtype=wide)
+    change = torch.zeros(n, dtype=wide, device=x.device)
+    hooks = _Rules(model, rules)
     try:
         for part in progress_bar(batches(n * r, batch_size), desc="DeepLIFT", progress=progress):
-            seq = torch.arange(part.start, part.stop) // r
+            seq = torch.arange(part.start, part.stop, device=x.device) // r
             ref, xs = flat[part], x[seq]
-            rules.start("record")
+            hooks.start("record")
             with torch.no_grad():
                 y_ref = model(ref)[:, target]
-            rules.start("apply")
+            hooks.start("apply")
             leaf = xs.clone().requires_grad_()
             with torch.enable_grad():
                 y = model(leaf)[:, target]
                 (multipliers,) = torch.autograd.grad(y.sum(), leaf)
             hyp = multipliers - (ref * multipliers).sum(dim=1, keepdim=True)
-            total.index_add_(0, seq, hyp.double())
-            change.index_add_(0, seq, (y.detach() - y_ref).double())
+            total.index_add_(0, seq, hyp.to(wide))
+            change.index_add_(0, seq, (y.detach() - y_ref).to(wide))
     finally:
-        rules.remove()
+        hooks.remove()
     hyp = (total / r).to(x.dtype)
     projected = hyp * x
-    delta = (projected.double().sum(dim=(1, 2)) - change / r).to(x.dtype)
+    delta = (projected.to(wide).sum(dim=(1, 2)) - change / r).to(x.dtype)
     if warn:
         _warn_if_inexact(delta, change / r)
     scores = hyp if hypothetical else projected

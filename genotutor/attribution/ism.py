@@ -22,6 +22,7 @@ from torch import fx, nn
 from genotutor.attribution._common import check_option_values
 from genotutor.models import Exponential
 from genotutor.progress import progress_bar
+from genotutor.validation import check_region
 
 ELEMENTWISE = (
     nn.ReLU, nn.ELU, nn.LeakyReLU, nn.Sigmoid, nn.Tanh, nn.Softplus, nn.GELU, nn.SiLU,
@@ -223,6 +224,8 @@ def ism(
     x: torch.Tensor,
     target: int,
     *,
+    start: int | None = None,
+    end: int | None = None,
     fast: bool = True,
     batch_size: int | None = None,
     progress: bool = True,
@@ -236,6 +239,9 @@ def ism(
     x : torch.Tensor, shape (N, 4, L)
     target : int
         The output to explain.
+    start, end : int, optional
+        Mutate only the positions in ``[start, end)`` (default: all): the cost is that
+        window's ``3 (end - start)`` mutants per sequence.
     fast : bool
         Recompute only the windows a mutation changes in the model's leading convolution
         layers (exact up to float rounding); False runs every mutant in full.
@@ -246,18 +252,24 @@ def ism(
 
     Returns
     -------
-    torch.Tensor, shape (N, 4, L)
-        Zero at the observed bases.
+    torch.Tensor, shape (N, 4, end - start)
+        The window's scores (all of ``L`` by default), zero at the observed bases.
 
-    Taught in chapter 2.
+    Taught in chapter 2 (windows in chapter 9).
     """
     check_option_values(
         {"fast": fast, "batch_size": batch_size, "progress": progress}, optional=("batch_size",)
     )
+    start, end = check_region(
+        (0 if start is None else start, x.shape[-1] if end is None else end),
+        x.shape[-1],
+        "(start, end)",
+        allow_none=False,
+    )
     with torch.no_grad():
         reference = model(x)[:, target]
-        seq, base, pos = torch.nonzero(x != 1.0, as_tuple=True)
-        edits = torch.stack([seq, base, pos], dim=1)
+        seq, base, pos = torch.nonzero(x[..., start:end] != 1.0, as_tuple=True)
+        edits = torch.stack([seq, base, pos + start], dim=1)
         plan = local_plan(model, x.shape[-1]) if fast else None
         if plan is not None:
             chunk = 8192 if batch_size is None else batch_size
@@ -265,6 +277,6 @@ def ism(
         else:
             chunk = 256 if batch_size is None else batch_size
             outputs = _full_outputs(model, x, edits, target, chunk, progress)
-        scores = torch.zeros_like(x)
+        scores = torch.zeros_like(x[..., start:end])
         scores[seq, base, pos] = outputs - reference[seq]
     return scores

@@ -6,7 +6,7 @@ Taught in chapter 8, "A real teacher: SpliceAI".
 """
 
 from genotutor.spliceai.context import ContextSpliceAI
-from genotutor.spliceai.model import SpliceAI, SpliceAIEnsemble, predict_sites
+from genotutor.spliceai.model import SpliceAI, SpliceAIEnsemble, SpliceAILogits, predict_sites
 from genotutor.spliceai.reporter import Reporter, ReporterTeacher, make_reporter
 from genotutor.spliceai.weights import load_spliceai, spliceai_weight_files
 
@@ -16,6 +16,7 @@ __all__ = [
     "ReporterTeacher",
     "SpliceAI",
     "SpliceAIEnsemble",
+    "SpliceAILogits",
     "load_spliceai",
     "make_reporter",
     "predict_sites",

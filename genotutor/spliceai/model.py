@@ -195,6 +195,31 @@ class SpliceAI(nn.Module):
         return torch.softmax(self.logits(x), dim=1)
 
 
+class SpliceAILogits(nn.Module):
+    """One SpliceAI model's scores before the softmax, as a module of its own.
+
+    ``forward(x) = model.logits(x)``, shape ``(N, 3, L - 10000)``. Explain these with
+    DeepLIFT: its rules cover every layer of SpliceAI, but not the softmax, which
+    :meth:`SpliceAI.forward` applies as a function. A donor's log-odds against "neither",
+    ``out[:, 2, p] - out[:, 0, p]``, is linear in these logits, so summation-to-delta holds
+    for it exactly.
+
+    Taught in chapter 9.
+    """
+
+    def __init__(self, model: SpliceAI) -> None:
+        super().__init__()
+        if not isinstance(model, SpliceAI):
+            raise TypeError(
+                f"model must be one SpliceAI model (load_spliceai([k])); found "
+                f"{type(model).__name__}"
+            )
+        self.model = model
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.model.logits(x)
+
+
 class SpliceAIEnsemble(nn.Module):
     """The mean of several SpliceAI models' probabilities (SpliceAI's own ensembling).
 
