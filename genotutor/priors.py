@@ -133,7 +133,7 @@ def smooth_track(track: torch.Tensor, *, smooth_sigma: float = 3.0) -> torch.Ten
     Taught in chapter 5.
     """
     track = _check_track(track)
-    kernel = gaussian_kernel(smooth_sigma).to(track.dtype)
+    kernel = gaussian_kernel(smooth_sigma).to(track.device, track.dtype)
     radius = (len(kernel) - 1) // 2
     if radius == 0:
         return track
@@ -236,7 +236,7 @@ def fourier_penalty(
     mags = spectrum(track, smooth_sigma=smooth_sigma)
     weights = frequency_weights(
         mags.shape[-1], freq_limit=freq_limit, limit_softness=limit_softness
-    ).to(mags.dtype)
+    ).to(mags.device, mags.dtype)
     return 1.0 - (mags * weights).sum(dim=-1)
 
 

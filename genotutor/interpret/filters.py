@@ -86,8 +86,9 @@ def filter_activations(model: nn.Module, x: torch.Tensor) -> torch.Tensor:
     Taught in chapter 3.
     """
     conv = _first_conv(check_model(model))
-    with torch.no_grad():
-        return conv(check_one_hot(x, "x"))
+    x = check_one_hot(x, "x")
+    with torch.no_grad():  # on the model's device; the result on the input's
+        return conv(x.to(conv.weight.device)).to(x.device)
 
 
 def filters_to_pwms(
