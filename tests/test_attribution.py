@@ -754,3 +754,18 @@ def test_ism_window_equals_the_same_window_of_full_ism(window):
     part = attribute(model, x, "ism", start=window[0], end=window[1], progress=False)
     assert part.shape == (3, 4, window[1] - window[0])
     torch.testing.assert_close(part, full[..., window[0] : window[1]], atol=1e-5, rtol=0)
+
+
+@pytest.mark.parametrize("method", METHODS)
+def test_attribute_on_a_thread_pool_equals_the_serial_run(method):
+    from concurrent.futures import ThreadPoolExecutor
+
+    model, length = MODELS["basset"]
+    x = random_sequences(7, length, seed=3)
+    options = {"progress": False}
+    if method == "deeplift":
+        options["references"] = dinucleotide_shuffle(x, n=1, seed=5)[:, 0]  # one per sequence
+    serial = attribute(model, x, method, **options)
+    with ThreadPoolExecutor(2) as pool:
+        pooled = attribute(model, x, method, executor=pool, chunk_size=3, **options)
+    torch.testing.assert_close(pooled, serial, atol=1e-6, rtol=1e-5)

@@ -23,12 +23,16 @@ Taught in chapter 2.
 
 from __future__ import annotations
 
+import copy
+from concurrent.futures import Executor
+
 import torch
 from torch import nn
 
 from genotutor.attribution import deeplift as engine
 from genotutor.attribution._common import (
     BASELINES,
+    batches,
     check_option,
     check_option_values,
     check_options,
@@ -44,6 +48,7 @@ from genotutor.attribution.gradients import (
     smoothgrad,
 )
 from genotutor.attribution.ism import ism
+from genotutor.parallel import run_tasks
 from genotutor.sequences import (
     check_choice,
     check_model,
@@ -52,7 +57,7 @@ from genotutor.sequences import (
     dinucleotide_shuffle,
 )
 from genotutor.targets import Output, Target, plain
-from genotutor.validation import check_region
+from genotutor.validation import check_positive_int, check_region
 
 METHODS = (
     "saliency",
@@ -188,6 +193,8 @@ def attribute(
     *,
     output: Output = None,
     device: object = None,
+    executor: Executor | None = None,
+    chunk_size: int = 256,
     **options: object,
 ) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor]:
     """Attribute one value of the model to each base of each input sequence.
@@ -211,6 +218,14 @@ def attribute(
     device : str or torch.device, optional
         Where to run (``"cuda"``, ``"mps"``, ...); the model's own device by default. The
         model is put back on its device afterwards; the scores are on ``x``'s device.
+    executor : concurrent.futures.Executor, optional
+        Split ``x`` into chunks of ``chunk_size`` sequences and attribute each on the
+        executor (a thread or process pool, or a Dask ``Client.get_executor()``). Every
+        method's randomness is drawn per sequence from ``seed``, so the scores equal the
+        serial run's however the work is split. Each task works on its own copy of the
+        model.
+    chunk_size : int
+        Sequences per task with an ``executor``.
     **options
         Method options (all keyword-only, with defaults):
 
@@ -265,6 +280,9 @@ def attribute(
     """
     check_choice(method, "method", METHODS)
     check_options(method, options, _OPTIONS[method])
+    if executor is not None:
+        return _attribute_on(executor, check_positive_int(chunk_size, "chunk_size"),
+                             (model, x, method, target, output, device, options))  # fmt: skip
     options = check_option_values(options, optional=_OPTIONAL.get(method, ()))
     model = check_model(model)
     x = check_tensor(x, "x", ndim=3)
@@ -285,6 +303,51 @@ def attribute(
     if isinstance(result, tuple):
         return tuple(part.to(x.device) for part in result)
     return result.to(x.device)
+
+
+_PER_SEQUENCE_NDIM = {"baseline": 3, "references": 3}  # (N, 4, L); DeepLIFT-SHAP: (N, R, 4, L)
+
+
+def _chunk_options(method: str, options: dict, part: slice, n: int) -> dict:
+    """The options for sequences ``part``: per-sequence references are split too."""
+    chunked = dict(options)
+    for name, ndim in _PER_SEQUENCE_NDIM.items():
+        value = options.get(name)
+        ndim = 4 if (method == "deeplift_shap" and name == "references") else ndim
+        if isinstance(value, torch.Tensor) and value.ndim == ndim and len(value) == n:
+            chunked[name] = value[part]
+    return chunked
+
+
+def _attribute_task(task: tuple) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor]:
+    """One chunk of :func:`attribute` with an executor (module level: workers unpickle it)."""
+    model, x, method, target, output, device, options = task
+    model = copy.deepcopy(model)  # its own copy: DeepLIFT's hooks and the mode switch are per model
+    return attribute(model, x, method, target, output=output, device=device,
+                     **{**options, "progress": False})  # fmt: skip
+
+
+def _attribute_on(executor: Executor, chunk_size: int, call: tuple):
+    model, x, method, target, output, device, options = call
+    x = check_tensor(x, "x", ndim=3)
+    parts = batches(len(x), chunk_size)
+    tasks = [
+        (
+            model,
+            x[part],
+            method,
+            target,
+            output,
+            device,
+            _chunk_options(method, options, part, len(x)),
+        )
+        for part in parts
+    ]
+    progress = options.get("progress", True)
+    results = run_tasks(_attribute_task, tasks, executor=executor, desc=method, progress=progress)
+    if isinstance(results[0], tuple):
+        return tuple(torch.cat(pieces) for pieces in zip(*results))
+    return torch.cat(results)
 
 
 def project(hypothetical: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
