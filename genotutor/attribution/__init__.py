@@ -43,7 +43,7 @@ from genotutor.attribution.gradients import (
     saliency,
     smoothgrad,
 )
-from genotutor.attribution.ism import ism
+from genotutor.attribution.ism import check_window, ism
 from genotutor.sequences import (
     check_choice,
     check_model,
@@ -67,7 +67,7 @@ _OPTIONS = {
     "saliency": ("correct", *_COMMON),
     "grad_x_input": ("correct", *_COMMON),
     "smoothgrad": ("correct", "n_samples", "noise", "seed", *_COMMON),
-    "ism": ("fast", *_COMMON),
+    "ism": ("fast", "start", "end", "return_plan", *_COMMON),
     "integrated_gradients": ("correct", "baseline", "n_steps", "seed", "return_delta", *_COMMON),
     "deeplift": ("references", "hypothetical", "return_delta", "warn", *_COMMON),
     "deeplift_shap": (
@@ -80,10 +80,10 @@ _OPTIONS = {
         *_COMMON,
     ),
 }
-# options that may be None (their default): ISM picks its batch size, DeepLIFT's
-# reference is all-zero, DeepLIFT-SHAP shuffles n_references=20 times
+# options that may be None (their default): ISM picks its batch size and mutates every
+# position, DeepLIFT's reference is all-zero, DeepLIFT-SHAP shuffles n_references=20 times
 _OPTIONAL = {
-    "ism": ("batch_size",),
+    "ism": ("batch_size", "start", "end"),
     "deeplift": ("references",),
     "deeplift_shap": ("references", "n_references"),
 }
@@ -125,12 +125,14 @@ def _reference(x: torch.Tensor, checked: str | torch.Tensor, seed: int) -> torch
 
 
 def _check_references(method: str, x: torch.Tensor, options: dict) -> dict:
-    """Check the reference options against ``x``; the checked ones replace them."""
+    """Check the options that need ``x`` (references, ISM's window); checked ones replace them."""
     options = dict(options)
     if method == "integrated_gradients" and "baseline" in options:
         options["baseline"] = check_reference(options["baseline"], x, "baseline")
     elif method == "deeplift" and options.get("references") is not None:
         options["references"] = check_reference(options["references"], x, "references")
+    elif method == "ism":  # the window to mutate, against the length
+        check_window(options.get("start"), options.get("end"), x.shape[-1])
     elif method == "deeplift_shap":
         checked = engine.check_shap_references(
             options.get("references"), options.get("n_references"), x
@@ -190,7 +192,10 @@ def attribute(
           > 0), ``seed=0``.
         - ``"integrated_gradients"``: ``baseline="zeros"`` (see :func:`make_baseline`),
           ``n_steps=50``, ``seed=0``, ``return_delta=False``.
-        - ``"ism"``: ``fast=True`` (recompute only the changed windows);
+        - ``"ism"``: ``fast="auto"`` (recompute only the changed windows where that is
+          cheaper; True always, False never); ``start=None``, ``end=None`` (mutate only
+          positions ``start .. end - 1``: the scores are then ``(N, 4, end - start)``);
+          ``return_plan=False`` (True: ``(scores, plan)``, which path and why);
           ``batch_size=None`` picks a batch size for the path taken.
         - ``"deeplift"``: ``references`` (one reference: a tensor ``(4, L)`` or
           ``(N, 4, L)``, or a name as for :func:`make_baseline`, ``"shuffle"`` with seed
