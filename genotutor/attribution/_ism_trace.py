@@ -154,14 +154,14 @@ class _Tracer(fx.Tracer):
     def _evaluate(self, kind, target, args, kwargs):
         if kind == "placeholder":
             return self.example
-        if kind == "get_attr":
-            value = fetch_attr(self.model, target)
-            return value.detach().clone() if isinstance(value, torch.Tensor) else value
         args, kwargs = map_aggregate(
             (args, kwargs), lambda a: self.values[a.node] if isinstance(a, fx.Proxy) else a
         )
         self._evaluating = True  # real values: no proxies for parameters or submodules
         try:
+            if kind == "get_attr":
+                value = fetch_attr(self.model, target)
+                return value.detach().clone() if isinstance(value, torch.Tensor) else value
             if kind == "call_module":
                 return self._forward(*args, **kwargs)
             return call(kind, target, args, kwargs, self.model)
