@@ -28,6 +28,7 @@ import torch
 from torch import fx, nn
 from torch.fx.node import map_arg
 
+from genotutor.attribution._ism_delta import find_deltas
 from genotutor.attribution._ism_rules import Classifier, Rule
 from genotutor.attribution._ism_trace import (
     EXAMPLE_BATCH,
@@ -75,6 +76,7 @@ class Plan:
     order: list  # windowed nodes in graph order, the input excluded
     frontier: list  # windowed nodes read by the rest (written into full activations)
     rest: list  # nodes computed in full per batch (batch-size and global nodes)
+    deltas: dict  # node -> Delta: reference output plus the change of a windowed input
     consts: dict = field(repr=False)
     threshold: float = 1.0
     cost_fast: float = 0.0  # estimated cost per mutant (multiply-adds and values moved)
@@ -86,6 +88,7 @@ class Plan:
         """The nodes where the windows hand over to full computation."""
         windowed = set(self.rules)
         names = [n.name for n in self.rest if any(s in windowed for s in n.all_input_nodes)]
+        names += [d.skipped.name if d.skipped else n.name for n, d in self.deltas.items()]
         output = self.traced.output
         if any(s in windowed for s in output.all_input_nodes):
             names.append(output.name)
@@ -93,7 +96,7 @@ class Plan:
 
     def padding(self) -> dict:
         """``(source, fill) -> (left, right)``: how far each reference is padded for reads."""
-        pads: dict = {}
+        pads: dict = {(d.source, 0.0): (0, 0) for d in self.deltas.values()}
         for reads in self.reads.values():
             for read in reads.values():
                 if read.direct:
@@ -264,6 +267,12 @@ def _costs(plan: Plan, rules: dict, batch_fast: int, batch_full: int) -> tuple[f
     for node in plan.frontier:
         fast += 2 * MOVE * plan.rules[node].channels * plan.rules[node].length
     fast += sum(_node_cost(n, rules, traced) for n in plan.rest)
+    for delta in plan.deltas.values():
+        values = plan.rules[delta.source].channels * plan.widths[delta.source]
+        fast += (GATHER + 2 * MOVE) * values
+        if delta.weight is not None:
+            fast += values * delta.weight.shape[0] + OP_OVERHEAD * 4 / batch_fast
+        ops += 3
     fast += ops * OP_OVERHEAD / batch_fast
     return fast, full
 
@@ -277,11 +286,14 @@ def _build(traced, kinds, rules, consts, positions, widths, starts, threshold) -
         for n in traced.graph.nodes
         if n.op not in ("placeholder", "output") and kinds[n] != "const" and n not in chosen
     ]
+    deltas = find_deltas(rest, chosen, traced, consts)
+    skipped = {d.skipped for d in deltas.values()}
+    rest = [n for n in rest if n not in deltas and n not in skipped]
     users_full = set(rest) - {n for n in rest if kinds[n] == "batch"}
     frontier = [n for n in chosen
                 if any(u in users_full or u.op == "output" for u in n.users)]  # fmt: skip
     return Plan(traced, positions, chosen, {n: widths[n] for n in chosen},
-                {n: starts[n] for n in chosen}, reads, order, frontier, rest, consts,
+                {n: starts[n] for n in chosen}, reads, order, frontier, rest, deltas, consts,
                 threshold)  # fmt: skip
 
 

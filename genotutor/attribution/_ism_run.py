@@ -16,6 +16,7 @@ import torch
 import torch.nn.functional as F
 from torch.fx.node import map_arg
 
+from genotutor.attribution._ism_delta import delta_value
 from genotutor.attribution._ism_plan import Plan, Read
 from genotutor.attribution._ism_trace import call, run_graph
 
@@ -33,12 +34,14 @@ class FastRunner:
     def __init__(self, plan: Plan, x: torch.Tensor) -> None:
         self.plan, self.device = plan, x.device
         pads = plan.padding()
-        keep = {source for source, _ in pads} | set(plan.frontier)
+        keep = {source for source, _ in pads} | set(plan.frontier) | set(plan.deltas)
         self.reference_output, kept = run_graph(plan.traced, x, keep)
+        self.delta_refs = {node: kept[node] for node in plan.deltas}
         kept[plan.traced.input] = x
         self.tables = {}  # (source, fill) -> padded reference, channels last: (n * L', C)
-        self.padded_length = {}
+        self.padded_length, self.left = {}, {}
         for (source, fill), (left, right) in pads.items():
+            self.left[source, fill] = left
             table = F.pad(kept[source], (left, right), value=fill).transpose(1, 2)
             self.padded_length[source, fill] = table.shape[1]
             self.tables[source, fill] = table.reshape(-1, table.shape[2])
@@ -61,7 +64,7 @@ class FastRunner:
             self._aranges[n] = torch.arange(n, device=self.device)
         return self._aranges[n]
 
-    def outputs(self, seq, base, index, first: int, last: int, select) -> torch.Tensor:
+    def outputs(self, seq, base, index, index_cpu: np.ndarray, select) -> torch.Tensor:
         """``select`` of the model's output for each mutant of a batch.
 
         Parameters
@@ -69,8 +72,8 @@ class FastRunner:
         seq, base, index : torch.Tensor, shape (B,)
             Sequence (within the group), new base, and index of the position among the
             plan's positions, of each mutant.
-        first, last : int
-            The smallest and largest ``index`` in the batch (mutants are sorted by position).
+        index_cpu : numpy.ndarray, shape (B,)
+            ``index`` on the CPU (non-decreasing: mutants are sorted by position).
         select : callable
             Maps the model's raw output for ``B`` mutants to a ``(B,)`` tensor.
         """
@@ -83,10 +86,11 @@ class FastRunner:
                     reads[source] = windows[source]
                 else:
                     reads[source] = self._read(node, read, windows[source], seq, index,
-                                               first, last)  # fmt: skip
+                                               index_cpu)  # fmt: skip
             windows[node] = plan.rules[node].apply(reads)
         full = {n: self._materialize(n, windows[n], seq, index) for n in plan.frontier}
-        env = {}
+        env = {n: self._delta(d, windows[d.source], seq, index, index_cpu)
+               for n, d in plan.deltas.items()}  # fmt: skip
 
         def lookup(node):
             if node in plan.consts:
@@ -100,23 +104,29 @@ class FastRunner:
             env[node] = call(node.op, node.target, args, kwargs, plan.traced.root)
         return select(map_arg(plan.traced.output.args[0], lookup))
 
-    def _read(self, node, read: Read, window, seq, index, first: int, last: int):
+    def _gather(self, key, begin: torch.Tensor, width: int, spare: int = 0) -> torch.Tensor:
+        """Rows ``begin .. begin + width`` of a reference table: ``(B * width + spare, C)``."""
+        table = self.tables[key]
+        rows = torch.empty(len(begin) * width + spare, table.shape[1], dtype=table.dtype,
+                           device=self.device)  # fmt: skip
+        where = (begin[:, None] + self._arange(width)).view(-1)
+        torch.index_select(table, 0, where, out=rows[: len(where)])
+        return rows
+
+    def _read(self, node, read: Read, window, seq, index, index_cpu):
         """The values of ``read.source`` (mutated) at the positions ``node`` reads.
 
         Rows of the channels-last reference table are gathered (one row per position),
         then the source's window is written over them: one slice for the whole batch when
         it sits at one offset in every read, else row by row (rows that fall outside the
-        read go to a scratch row).
+        read go to a spare row).
         """
-        key = (read.source, read.fill)
-        table, width, n = self.tables[key], read.width, len(seq)
+        key, width, n = (read.source, read.fill), read.width, len(seq)
         begin = seq * self.padded_length[key] + self.firsts[node, read.source][index]
-        rows = torch.empty(n * width + 1, table.shape[1], dtype=table.dtype, device=self.device)
-        torch.index_select(table, 0, (begin[:, None] + self._arange(width)).view(-1),
-                           out=rows[:-1])  # fmt: skip
+        rows = self._gather(key, begin, width, spare=1)
         out = rows[:-1].view(n, width, -1)
         size = window.shape[2]
-        offsets = read.offsets[first : last + 1]
+        offsets = read.offsets[index_cpu[0] : index_cpu[-1] + 1]
         if np.all(offsets == offsets[0]):  # one offset for the whole batch: a slice
             offset = int(offsets[0])
             lo, hi = max(offset, 0), min(offset + size, width)
@@ -128,6 +138,16 @@ class FastRunner:
             where = torch.where(inside, where + self._arange(n)[:, None] * width, n * width)
             rows.index_copy_(0, where.view(-1), window.transpose(1, 2).reshape(-1, rows.shape[1]))
         return out.transpose(1, 2)
+
+    def _delta(self, delta, window, seq, index, index_cpu) -> torch.Tensor:
+        """A linear node's output: its reference plus the change of its windowed input."""
+        key = (delta.source, 0.0)
+        begin = seq * self.padded_length[key] + self.starts[delta.source][index] + self.left[key]
+        width = window.shape[2]
+        reference = self._gather(key, begin, width).view(len(seq), width, -1)
+        change = window - reference.transpose(1, 2)
+        starts = self.plan.starts[delta.source][index_cpu]
+        return self.delta_refs[delta.node].index_select(0, seq) + delta_value(delta, change, starts)
 
     def _materialize(self, node, window, seq, index) -> torch.Tensor:
         """The full activation of ``node`` for each mutant: its reference, window written in."""

@@ -213,7 +213,7 @@ class _Job:
             return _checked(self.select, self.model(_mutants(x, seq, base, index + self.start)),
                             len(seq))  # fmt: skip
         self.enter(batch.group)
-        return self.runner.outputs(seq, base, index, int(batch.index[0]), int(batch.index[-1]),
+        return self.runner.outputs(seq, base, index, batch.index,
                                    lambda raw: _checked(self.select, raw, len(seq)))  # fmt: skip
 
 
