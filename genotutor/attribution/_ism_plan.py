@@ -52,7 +52,10 @@ class Read:
     """How a windowed node reads one input: positions ``starts .. starts + width``.
 
     ``offsets`` is where the input's own window starts inside the read (per position);
-    ``direct`` means the read is exactly that window.
+    ``direct`` means the read is exactly that window. Where ``reusable`` (per position),
+    the read is a slice, from ``shift``, of an earlier node's read of the same input
+    (``provider``): a residual addition reads its input inside what the convolution
+    before it read.
     """
 
     source: fx.Node
@@ -61,6 +64,9 @@ class Read:
     fill: float
     offsets: np.ndarray
     direct: bool
+    provider: fx.Node | None = None
+    shift: np.ndarray | None = None
+    reusable: np.ndarray | None = None
 
 
 @dataclass
@@ -78,6 +84,7 @@ class Plan:
     rest: list  # nodes computed in full per batch (batch-size and global nodes)
     deltas: dict  # node -> Delta: reference output plus the change of a windowed input
     consts: dict = field(repr=False)
+    release: dict = field(default_factory=dict)  # node -> windows and reads last used there
     threshold: float = 1.0
     cost_fast: float = 0.0  # estimated cost per mutant (multiply-adds and values moved)
     cost_full: float = 0.0
@@ -220,6 +227,47 @@ def _reads(node, rule: Rule, widths: dict, starts: dict) -> dict:
     return reads
 
 
+def _share_reads(order: list, reads: dict, rules: dict) -> None:
+    """Point each read at the widest earlier read of the same input that contains it."""
+    done: dict = {}  # source -> [(node, read)]
+    for node in order:
+        for source, read in reads[node].items():
+            if read.direct:
+                continue
+            length = rules[source].length
+            inside = (read.starts >= 0) & (read.starts + read.width <= length)
+            best = None
+            for other, earlier in done.get(source, []):
+                shift = read.starts - earlier.starts
+                ok = (shift >= 0) & (shift + read.width <= earlier.width)
+                ok &= inside | (earlier.fill == read.fill)
+                if ok.any() and (best is None or ok.sum() > best[2].sum()):
+                    best = (other, shift, ok)
+            if best is not None:
+                read.provider, read.shift, read.reusable = best
+            done.setdefault(source, []).append((node, read))
+
+
+def _releases(order: list, reads: dict, kept: set) -> dict:
+    """``node -> keys``: the windows (nodes) and reads (``(node, source)``) last used there.
+
+    Windows in ``kept`` (read after the windowed nodes) are never released.
+    """
+    last: dict = {}
+    for node in order:
+        for source, read in reads[node].items():
+            last[source] = node
+            if read.provider is not None:
+                last[read.provider, source] = node
+        last.setdefault(node, node)
+        last.update({(node, source): node for source in reads[node]})
+    release: dict = {}
+    for key, node in last.items():
+        if key not in kept:
+            release.setdefault(node, []).append(key)
+    return release
+
+
 def _op_cost(rule: Rule, width: int) -> float:
     values = rule.channels * width
     if rule.kind == "window" and rule.macs:
@@ -260,7 +308,7 @@ def _costs(plan: Plan, rules: dict, batch_fast: int, batch_full: int) -> tuple[f
     for node in plan.order:
         fast += _op_cost(plan.rules[node], plan.widths[node])
         for read in plan.reads[node].values():
-            if not read.direct:
+            if not read.direct and (read.reusable is None or not read.reusable.all()):
                 channels = plan.rules[read.source].channels
                 fast += channels * (GATHER * read.width + MOVE * plan.widths[read.source])
                 ops += 2
@@ -281,6 +329,7 @@ def _build(traced, kinds, rules, consts, positions, widths, starts, threshold) -
     chosen = _windowed(rules, widths, threshold)
     order = [n for n in chosen if chosen[n].kind != "input"]
     reads = {n: _reads(n, chosen[n], widths, starts) for n in order}
+    _share_reads(order, reads, chosen)
     rest = [
         n
         for n in traced.graph.nodes
@@ -292,9 +341,11 @@ def _build(traced, kinds, rules, consts, positions, widths, starts, threshold) -
     users_full = set(rest) - {n for n in rest if kinds[n] == "batch"}
     frontier = [n for n in chosen
                 if any(u in users_full or u.op == "output" for u in n.users)]  # fmt: skip
+    kept = set(frontier) | {d.source for d in deltas.values()}
+    kept |= {s for n in rest for s in n.all_input_nodes if s in chosen}
     return Plan(traced, positions, chosen, {n: widths[n] for n in chosen},
                 {n: starts[n] for n in chosen}, reads, order, frontier, rest, deltas, consts,
-                threshold)  # fmt: skip
+                _releases(order, reads, kept), threshold)  # fmt: skip
 
 
 def make_plan(traced: Traced, start: int, end: int, batch_fast: int, batch_full: int) -> Plan:

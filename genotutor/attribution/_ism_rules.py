@@ -294,26 +294,15 @@ class Classifier:
         dilation = one(b.get("dilation", 1))
         length_in = int(self._value(source).shape[-1])
         floor_length = (length_in + 2 * padding - dilation * (kernel - 1) - 1) // stride + 1
-        if is_max:
-            if b.get("return_indices"):
-                return None
-
-            def apply(reads):
-                return F.max_pool1d(reads[source], kernel, stride, 0, dilation)
-
-            fill = float("-inf")
-        else:
-            # the divisor changes at a padded or partial edge unless padding is counted
-            if (padding and not b["count_include_pad"]) or length != floor_length:
-                return None
-
-            def apply(reads):
-                return F.avg_pool1d(reads[source], kernel, stride, 0)
-
-            fill = 0.0
-        return Rule("window", (source,), length, channels, apply, stride=stride,
-                    span=dilation * (kernel - 1), offset=padding, fill=fill,
-                    reads_per_output=kernel)  # fmt: skip
+        if is_max and b.get("return_indices"):
+            return None
+        # the divisor changes at a padded or partial edge unless padding is counted
+        if not is_max and ((padding and not b["count_include_pad"]) or length != floor_length):
+            return None
+        pool = _pool_function(is_max, kernel, stride, dilation)
+        return Rule("window", (source,), length, channels, lambda reads: pool(reads[source]),
+                    stride=stride, span=dilation * (kernel - 1), offset=padding,
+                    fill=float("-inf") if is_max else 0.0, reads_per_output=kernel)  # fmt: skip
 
     def _narrow(self, node, source, length, channels) -> Rule | None:
         args = list(node.args[1:]) + [node.kwargs[k] for k in ("dim", "start", "length")
@@ -363,8 +352,10 @@ def _conv_rule(conv, source, length, channels) -> Rule | None:
         offset = one(conv.padding)
     weight, bias, groups = conv.weight, conv.bias, conv.groups
 
-    def apply(reads):
-        return F.conv1d(reads[source], weight, bias, stride, 0, dilation, groups)
+    def apply(reads):  # as a 2-D convolution, which keeps a channels-last read so
+        read = reads[source].unsqueeze(2)
+        out = F.conv2d(read, weight.unsqueeze(2), bias, (1, stride), 0, (1, dilation), groups)
+        return out.squeeze(2)
 
     macs = int(weight.shape[0] * weight.shape[1] * kernel)
     return Rule("window", (source,), length, channels, apply, stride=stride, span=span,
@@ -372,15 +363,36 @@ def _conv_rule(conv, source, length, channels) -> Rule | None:
                 )  # fmt: skip
 
 
+def _pool_function(is_max: bool, kernel: int, stride: int, dilation: int):
+    """Pooling without padding; a channels-last read of whole blocks is reduced in place."""
+    blocks = kernel == stride and dilation == 1
+
+    def pool(read: torch.Tensor) -> torch.Tensor:
+        n, channels, width = read.shape
+        if blocks and read.stride(1) == 1 and width % kernel == 0:  # (B, W, C) in memory
+            rows = read.transpose(1, 2).reshape(n, width // kernel, kernel, channels)
+            out = rows.amax(dim=2) if is_max else rows.mean(dim=2)
+            return out.transpose(1, 2)
+        if is_max:
+            return F.max_pool1d(read, kernel, stride, 0, dilation)
+        return F.avg_pool1d(read, kernel, stride, 0)
+
+    return pool
+
+
 def _pad_rule(padding, value, source, length, channels) -> Rule:
     left = padding[0] if isinstance(padding, (tuple, list)) else int(padding)
-    return Rule("window", (source,), length, channels, lambda reads: reads[source],
+
+    def apply(reads):  # a copy: the read may be shared with another node
+        return reads[source].clone(memory_format=torch.contiguous_format)
+
+    return Rule("window", (source,), length, channels, apply,
                 offset=int(left), fill=float(value))  # fmt: skip
 
 
 def _slice_rule(channel, begin, step, source, length, channels) -> Rule:
-    def apply(reads):
-        return reads[source][:, channel, ::step]
+    def apply(reads):  # a copy: the read may be shared with another node
+        return reads[source][:, channel, ::step].clone(memory_format=torch.contiguous_format)
 
     return Rule("window", (source,), length, channels, apply, stride=step, offset=-begin)
 

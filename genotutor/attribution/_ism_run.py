@@ -79,15 +79,21 @@ class FastRunner:
         """
         plan = self.plan
         windows = {plan.traced.input: self.eye[base][:, :, None]}
+        done = {}  # (node, source) -> what node read of source, for later slices of it
         for node in plan.order:
             reads = {}
             for source, read in plan.reads[node].items():
                 if read.direct:
                     reads[source] = windows[source]
-                else:
-                    reads[source] = self._read(node, read, windows[source], seq, index,
-                                               index_cpu)  # fmt: skip
+                    continue
+                shared = _shared(read, done, index_cpu)
+                if shared is None:
+                    shared = self._read(node, read, windows[source], seq, index, index_cpu)
+                reads[source] = done[node, source] = shared
             windows[node] = plan.rules[node].apply(reads)
+            del reads
+            for key in plan.release.get(node, ()):  # free what no later node reads
+                (done if isinstance(key, tuple) else windows).pop(key, None)
         full = {n: self._materialize(n, windows[n], seq, index) for n in plan.frontier}
         env = {n: self._delta(d, windows[d.source], seq, index, index_cpu)
                for n, d in plan.deltas.items()}  # fmt: skip
@@ -155,3 +161,15 @@ class FastRunner:
         where = self.starts[node][index][:, None] + self._arange(window.shape[2])
         full.scatter_(2, where[:, None, :].expand(-1, window.shape[1], -1), window)
         return full
+
+
+def _shared(read: Read, done: dict, index_cpu: np.ndarray):
+    """The read as a slice of an earlier read of the same input, or None."""
+    if read.provider is None:
+        return None
+    span = slice(int(index_cpu[0]), int(index_cpu[-1]) + 1)
+    shift = read.shift[span]
+    if not read.reusable[span].all() or not np.all(shift == shift[0]):
+        return None
+    begin = int(shift[0])
+    return done[read.provider, read.source][:, :, begin : begin + read.width]

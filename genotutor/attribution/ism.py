@@ -37,8 +37,9 @@ from genotutor.validation import check_bool, check_positive_int, check_tensor
 
 SMALL_JOB_SECONDS = 0.25  # "auto" runs a job this short in full, without planning
 CLEARLY_FAST, CLEARLY_FULL = 0.4, 1.25  # estimated cost ratios decided without timing
-MEMORY = 1 << 28  # bytes of activations per batch (and of references per group) to aim at
-FULL_BATCH, FAST_BATCH = 256, (64, 4096)  # default batch sizes (fast: bounds)
+MEMORY = 1 << 29  # bytes of activations per batch (and of references per group), at most
+TENSOR_BYTES = {"cpu": 1 << 23, "cuda": 1 << 28}  # the largest tensor of a fast batch
+FULL_BATCH, FAST_BATCH = 256, (64, 16384)  # default batch sizes (fast: bounds)
 
 
 @dataclass(frozen=True)
@@ -122,18 +123,20 @@ def _mutants(x, seq, base, pos) -> torch.Tensor:
     return mutants
 
 
-def _fast_batch_size(plan: Plan) -> int:
-    """Mutants per batch such that a batch's windows and full activations fit ``MEMORY``."""
-    values = sum(plan.rules[n].channels * plan.widths[n] for n in plan.rules)
+def _fast_batch_size(plan: Plan, device: torch.device) -> int:
+    """Mutants per batch: the largest tensor of a batch within ``TENSOR_BYTES`` (CPU: a
+    few MiB, which stay in cache and in the allocator's pool), all of them in ``MEMORY``."""
+    sizes = [plan.rules[n].channels * plan.widths[n] for n in plan.rules]
     for reads in plan.reads.values():
-        values += sum(plan.rules[r.source].channels * r.width for r in reads.values())
-    values += sum(plan.rules[n].channels * plan.rules[n].length for n in plan.frontier)
+        sizes += [plan.rules[r.source].channels * r.width for r in reads.values()]
+    sizes += [plan.rules[n].channels * plan.rules[n].length for n in plan.frontier]
     for node in plan.rest:
         value = plan.traced.values[node]
         if isinstance(value, torch.Tensor):
-            values += value.numel() // EXAMPLE_BATCH
-    per_mutant = 4 * max(values, 1)
-    return max(FAST_BATCH[0], min(FAST_BATCH[1], MEMORY // per_mutant))
+            sizes.append(value.numel() // EXAMPLE_BATCH)
+    largest, total = 4 * max(sizes, default=1), 4 * max(sum(sizes), 1)
+    limit = TENSOR_BYTES["cuda" if device.type == "cuda" else "cpu"]
+    return max(FAST_BATCH[0], min(FAST_BATCH[1], limit // largest, MEMORY // total))
 
 
 def _group_size(plan: Plan, n: int) -> int:
@@ -244,7 +247,7 @@ def _decide(job: _Job, fast, n_edits: int, seconds_reference: float, batch_size)
             raise ValueError(f"fast=True, but the model cannot take the fast path: {error}. "
                              "Use fast='auto' or fast=False.") from error  # fmt: skip
         return ISMPlan("full", f"no fast path: {error}", batch_size=batch_full), 0, batch_full
-    batch_fast = batch_size or _fast_batch_size(plan)
+    batch_fast = batch_size or _fast_batch_size(plan, job.x.device)
     ratio = plan.cost_fast / plan.cost_full
     if fast is True:
         path, reason = "fast", "fast=True"
