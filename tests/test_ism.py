@@ -266,7 +266,6 @@ def test_fast_true_false_and_auto_agree(name, monkeypatch):
 
 def test_plan_reports_the_path_and_why(monkeypatch):
     engine = importlib.import_module("genotutor.attribution.ism")
-
     model, length, _ = MODELS["basset"]
     x = random_sequences(1, length, seed=6)
     monkeypatch.setattr(engine, "SMALL_JOB_SECONDS", 1e9)
@@ -276,11 +275,15 @@ def test_plan_reports_the_path_and_why(monkeypatch):
     assert plan.path == "full" and plan.reason == "fast=False"
     _, plan = ism(model, x, fast=True, progress=False, return_plan=True)
     assert plan.path == "fast" and plan.stops and plan.cost_fast < plan.cost_full
+    assert 0 < plan.window_macs < plan.cost_fast
     monkeypatch.setattr(engine, "SMALL_JOB_SECONDS", 0.0)
-    monkeypatch.setattr(engine, "CLEARLY_FAST", 0.0)
-    monkeypatch.setattr(engine, "CLEARLY_FULL", 1e9)  # force the timing
-    _, plan = ism(model, x, progress=False, return_plan=True)
+    scores, plan = ism(model, x, progress=False, return_plan=True, batch_size=16)
     assert plan.path in ("fast", "full") and set(plan.seconds) == {"fast", "full"}
+    assert "timed" in plan.reason
+    assert torch.allclose(scores, brute_force(model, x, first_output), atol=1e-5)
+    monkeypatch.setattr(engine, "CLEARLY_FULL", 0.0)  # as if the estimate said "slower"
+    _, plan = ism(model, x, progress=False, return_plan=True)
+    assert plan.path == "full" and plan.seconds is None and "estimated" in plan.reason
 
 
 def test_progress_bar_names_the_path(capsys):

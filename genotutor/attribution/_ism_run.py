@@ -44,7 +44,7 @@ class FastRunner:
             self.left[source, fill] = left
             table = F.pad(kept[source], (left, right), value=fill).transpose(1, 2)
             self.padded_length[source, fill] = table.shape[1]
-            self.tables[source, fill] = table.reshape(-1, table.shape[2])
+            self.tables[source, fill] = table.contiguous().view(-1, table.shape[2])
         self.frontier = {node: kept[node] for node in plan.frontier}
         self.starts = {n: torch.as_tensor(s, device=self.device) for n, s in plan.starts.items()}
         self.firsts = {}  # (node, source) -> (P,) first position read, in the padded table
@@ -111,12 +111,19 @@ class FastRunner:
         return select(map_arg(plan.traced.output.args[0], lookup))
 
     def _gather(self, key, begin: torch.Tensor, width: int, spare: int = 0) -> torch.Tensor:
-        """Rows ``begin .. begin + width`` of a reference table: ``(B * width + spare, C)``."""
+        """Rows ``begin .. begin + width`` of a reference table: ``(B * width + spare, C)``.
+
+        Each mutant's rows are consecutive in the table, so they are one block of an
+        overlapping view of it: one contiguous copy per mutant.
+        """
         table = self.tables[key]
-        rows = torch.empty(len(begin) * width + spare, table.shape[1], dtype=table.dtype,
+        channels = table.shape[1]
+        blocks = table.as_strided((table.shape[0] - width + 1, width, channels),
+                                  (channels, channels, 1))  # fmt: skip
+        rows = torch.empty(len(begin) * width + spare, channels, dtype=table.dtype,
                            device=self.device)  # fmt: skip
-        where = (begin[:, None] + self._arange(width)).view(-1)
-        torch.index_select(table, 0, where, out=rows[: len(where)])
+        out = rows[: len(begin) * width].view(len(begin), width, channels)
+        torch.index_select(blocks, 0, begin, out=out)
         return rows
 
     def _read(self, node, read: Read, window, seq, index, index_cpu):

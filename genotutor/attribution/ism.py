@@ -11,9 +11,13 @@ needs every position (a flatten, a global pooling, anything without a rule) the 
 are written into full copies of the reference activations and the rest of the model runs
 in full (:mod:`genotutor.attribution._ism_plan` says how windows grow and where they stop).
 
-``fast="auto"`` plans the fast path and takes it only when it is cheaper than plain
-forward passes of the mutants: by an estimate of the work per mutant, and where the
-estimate is close, by timing one batch of each.
+``fast="auto"`` takes the fast path only where it is faster than plain forward passes of
+the mutants. It runs two batches in full and times the second; a job that would then end
+within ``SMALL_JOB_SECONDS`` stays in full (planning would cost more than it saves).
+Otherwise it plans the fast path, and unless the estimated work per mutant already says
+the fast path is slower, runs two fast batches, times the second, and gives the rest to
+the faster path. Every batch run to decide is part of the result, and both paths are
+exact, so the choice changes the time only.
 
 Taught in chapter 2.
 """
@@ -35,8 +39,8 @@ from genotutor.attribution._ism_trace import EXAMPLE_BATCH, TraceFailed, trace
 from genotutor.progress import progress_bar
 from genotutor.validation import check_bool, check_positive_int, check_tensor
 
-SMALL_JOB_SECONDS = 0.25  # "auto" runs a job this short in full, without planning
-CLEARLY_FAST, CLEARLY_FULL = 0.4, 1.25  # estimated cost ratios decided without timing
+SMALL_JOB_SECONDS = 0.5  # "auto" runs a job this short in full, without planning
+CLEARLY_FULL = 1.25  # "auto" times no fast batch when the estimated cost is this much higher
 MEMORY = 1 << 29  # bytes of activations per batch (and of references per group), at most
 TENSOR_BYTES = {"cpu": 1 << 23, "cuda": 1 << 28}  # the largest tensor of a fast batch
 FULL_BATCH, FAST_BATCH = 256, (64, 16384)  # default batch sizes (fast: bounds)
@@ -62,6 +66,9 @@ class ISMPlan:
         Seconds per mutant of each path on one batch, when the estimate was too close.
     batch_size : int
         Mutants per batch.
+    window_macs : float or None
+        Multiply-adds per mutant of the convolutions over their changed windows alone:
+        what no exact method can avoid (a lower bound on the work).
     """
 
     path: str
@@ -72,6 +79,7 @@ class ISMPlan:
     cost_full: float | None = None
     seconds: dict | None = None
     batch_size: int = 0
+    window_macs: float | None = None
 
 
 def check_window(start: object, end: object, length: int) -> tuple[int, int]:
@@ -174,8 +182,8 @@ def _batches(edits: np.ndarray, device, groups, batch: int, done: np.ndarray) ->
 class _Job:
     """One ISM job: the sequences, the mutants, and how to run a batch of them."""
 
-    def __init__(self, model, x, select, start, end, reference) -> None:
-        self.model, self.x, self.select = model, x, select
+    def __init__(self, model, x, select, start, end, reference, bar) -> None:
+        self.model, self.x, self.select, self.bar = model, x, select, bar
         self.start, self.end, self.reference = start, end, reference
         self.plan: Plan | None = None
         self.runner: FastRunner | None = None
@@ -209,7 +217,8 @@ class _Job:
         self.runner, self.group = runner, group
 
     def run(self, path: str, batch: _Batch) -> torch.Tensor:
-        """The selected outputs for the mutants of ``batch``."""
+        """The selected outputs for the mutants of ``batch`` (and a step of the bar)."""
+        self.bar.update(len(batch.rows))
         index, seq, base = batch.edits.unbind(1)
         if path == "full":
             x = self.x[batch.group]
@@ -220,45 +229,73 @@ class _Job:
                                    lambda raw: _checked(self.select, raw, len(seq)))  # fmt: skip
 
 
-def _time(job: _Job, path: str, batch: _Batch) -> float:
-    """Seconds per mutant of ``path`` on ``batch`` (after a small warm-up batch)."""
+def _timed_run(job: _Job, path: str, batch: _Batch, outputs, done) -> float:
+    """Run ``batch`` along ``path`` into ``outputs``; the seconds per mutant it took."""
     sync = torch.cuda.synchronize if job.x.is_cuda else (lambda: None)
-    job.run(path, _Batch(batch.group, batch.rows[:8], batch.edits[:8], batch.index[:8]))
     sync()
     begin = time.perf_counter()
-    job.run(path, batch)
+    outputs[torch.as_tensor(batch.rows, device=outputs.device)] = job.run(path, batch)
     sync()
+    done[batch.rows] = True
     return (time.perf_counter() - begin) / len(batch.rows)
 
 
-def _decide(job: _Job, fast, n_edits: int, seconds_reference: float, batch_size):
-    """The plan info, and the batch sizes of the fast and the full path."""
+def _choose(job: _Job, fast, table: np.ndarray, outputs, done, batch_size) -> ISMPlan:
+    """The path to take. With ``fast="auto"`` two batches of each path are run (and kept):
+    the second of each is timed, and the faster path takes the rest."""
     batch_full = batch_size or FULL_BATCH
     if fast is False:
-        return ISMPlan("full", "fast=False", batch_size=batch_full), 0, batch_full
-    estimate = seconds_reference * n_edits / max(len(job.x), 1)
-    if fast == "auto" and estimate < SMALL_JOB_SECONDS:
-        reason = f"a small job (about {estimate:.2g} s in full)"
-        return ISMPlan("full", reason, batch_size=batch_full), 0, batch_full
+        return ISMPlan("full", "fast=False", batch_size=batch_full)
+    if fast == "auto":
+        first = _batches(table, job.x.device, job.groups("full"), batch_full, done)[:2]
+        seconds_full = [_timed_run(job, "full", batch, outputs, done) for batch in first][-1]
+        left = seconds_full * int((~done).sum())
+        if left < SMALL_JOB_SECONDS:
+            return ISMPlan(
+                "full", f"a small job ({left:.2g} s left in full)", batch_size=batch_full
+            )
     try:
         plan = job.make_plan(batch_full)
     except TraceFailed as error:
         if fast is True:
-            raise ValueError(f"fast=True, but the model cannot take the fast path: {error}. "
-                             "Use fast='auto' or fast=False.") from error  # fmt: skip
-        return ISMPlan("full", f"no fast path: {error}", batch_size=batch_full), 0, batch_full
+            raise _refused(error) from error
+        return ISMPlan("full", f"no fast path: {error}", batch_size=batch_full)
     batch_fast = batch_size or _fast_batch_size(plan, job.x.device)
-    ratio = plan.cost_fast / plan.cost_full
+    info = ISMPlan("fast", "fast=True", plan.stops, len(plan.order), plan.cost_fast,
+                   plan.cost_full, batch_size=batch_fast, window_macs=plan.window_macs)  # fmt: skip
     if fast is True:
-        path, reason = "fast", "fast=True"
-    elif ratio < CLEARLY_FAST or ratio > CLEARLY_FULL:
-        path = "fast" if ratio < CLEARLY_FAST else "full"
-        reason = f"estimated cost per mutant, fast / full: {ratio:.2f}"
-    else:
-        path, reason = "timed", f"estimated cost per mutant, fast / full: {ratio:.2f}"
-    info = ISMPlan(path, reason, plan.stops, len(plan.order), plan.cost_fast, plan.cost_full,
-                   batch_size=batch_fast if path != "full" else batch_full)  # fmt: skip
-    return info, batch_fast, batch_full
+        return info
+    estimate = f"estimated cost per mutant, fast / full: {plan.cost_fast / plan.cost_full:.2f}"
+    if plan.cost_fast > CLEARLY_FULL * plan.cost_full:
+        return replace(info, path="full", reason=estimate, batch_size=batch_full)
+    first = _batches(table, job.x.device, job.groups("fast"), batch_fast, done)[:2]
+    seconds = [_timed_run(job, "fast", batch, outputs, done) for batch in first]
+    seconds_fast = seconds[-1] if seconds else 0.0  # the first also builds the references
+    path = "fast" if seconds_fast <= seconds_full else "full"
+    return replace(info, path=path, seconds={"fast": seconds_fast, "full": seconds_full},
+                   reason=f"{estimate}; timed: fast {seconds_fast:.3g} s, full "
+                   f"{seconds_full:.3g} s per mutant",
+                   batch_size=batch_fast if path == "fast" else batch_full)  # fmt: skip
+
+
+def _refused(error: Exception) -> ValueError:
+    return ValueError(f"fast=True, but the model cannot take the fast path: {error}. "
+                      "Use fast='auto' or fast=False.")  # fmt: skip
+
+
+def _run_rest(job: _Job, info: ISMPlan, table, outputs, done) -> None:
+    """Run the edits not yet done along ``info.path``."""
+    where = f"fast to {', '.join(info.stops)}" if info.path == "fast" else "full"
+    job.bar.set_description(f"ISM ({where})")
+    for batch in _batches(table, job.x.device, job.groups(info.path), info.batch_size, done):
+        outputs[torch.as_tensor(batch.rows, device=outputs.device)] = job.run(info.path, batch)
+        done[batch.rows] = True
+
+
+def _reference(model: nn.Module, x: torch.Tensor, select: Callable) -> torch.Tensor:
+    """``select`` of the model's output for the sequences themselves, in batches."""
+    parts = [x[i : i + FULL_BATCH] for i in range(0, len(x), FULL_BATCH)]
+    return torch.cat([_checked(select, model(part), len(part)) for part in parts])
 
 
 def ism(
@@ -319,64 +356,24 @@ def ism(
     check_bool(return_plan, "return_plan")
     select = _default_select(target) if select is None else select
     with torch.no_grad():
-        begin = time.perf_counter()
-        reference = _checked(select, model(x), len(x))
-        job = _Job(model, x, select, start, end, reference)
+        reference = _reference(model, x, select)
         edits = _edits(x, start, end)
-        info, batch_fast, batch_full = _decide(
-            job, fast, len(edits), time.perf_counter() - begin, batch_size
-        )
-        outputs, info = _run(job, info, edits, batch_fast, batch_full, progress, fast)
+        bar = progress_bar(None, desc="ISM", progress=progress, total=len(edits))
+        job = _Job(model, x, select, start, end, reference, bar)
+        table = edits.cpu().numpy()
+        outputs = torch.empty(len(edits), dtype=x.dtype, device=x.device)
+        done = np.zeros(len(edits), dtype=bool)
+        try:
+            info = _choose(job, fast, table, outputs, done, batch_size)
+            _run_rest(job, info, table, outputs, done)
+        except TraceFailed as error:  # the traced graph does not reproduce the model
+            if fast is True:
+                raise _refused(error) from error
+            info = ISMPlan("full", f"no fast path: {error}", batch_size=batch_size or FULL_BATCH)
+            _run_rest(job, info, table, outputs, done)
+        finally:
+            job.bar.close()
         scores = torch.zeros(x.shape[0], x.shape[1], end - start, dtype=x.dtype, device=x.device)
         index, seq, base = edits.unbind(1)
         scores[seq, base, index] = outputs - reference[seq]
     return (scores, info) if return_plan else scores
-
-
-def _run(job: _Job, info: ISMPlan, edits, batch_fast, batch_full, progress, fast):
-    """Outputs of every edit along the chosen path (timing a batch of each if undecided)."""
-    outputs = torch.empty(len(edits), dtype=job.x.dtype, device=job.x.device)
-    table = edits.cpu().numpy()
-    done = np.zeros(len(table), dtype=bool)
-    if info.path == "timed":
-        info = _timed(job, info, table, outputs, done, batch_fast, batch_full)
-    path = info.path
-    try:
-        batches = _batches(table, job.x.device, job.groups(path), info.batch_size, done)
-        where = f"fast to {', '.join(info.stops)}" if path == "fast" else "full"
-        for batch in progress_bar(batches, desc=f"ISM ({where})", progress=progress):
-            outputs[torch.as_tensor(batch.rows, device=outputs.device)] = job.run(path, batch)
-    except TraceFailed as error:  # the traced graph does not match the model
-        if fast is True:
-            raise ValueError(f"fast=True, but the model cannot take the fast path: {error}. "
-                             "Use fast='auto' or fast=False.") from error  # fmt: skip
-        info = replace(info, path="full", reason=f"no fast path: {error}", batch_size=batch_full)
-        return _run(job, info, edits, batch_fast, batch_full, progress, False)
-    return outputs, info
-
-
-def _timed(job, info, table, outputs, done, batch_fast, batch_full) -> ISMPlan:
-    """Time one batch of each path in the middle of the first group; keep their outputs."""
-    first = _batches(table, job.x.device, job.groups("fast")[:1], batch_fast, done)
-    middle = first[len(first) // 2]
-    batches = {"fast": middle, "full": _Batch(middle.group, middle.rows[:batch_full],
-                                              middle.edits[:batch_full],
-                                              middle.index[:batch_full])}  # fmt: skip
-    seconds = {}
-    for path, batch in batches.items():
-        seconds[path] = _time(job, path, batch)
-    path = min(seconds, key=seconds.get)
-    batch = batches[path]
-    outputs[torch.as_tensor(batch.rows, device=outputs.device)] = job.run(path, batch)
-    done[batch.rows] = True
-    reason = (
-        f"{info.reason}; timed one batch: fast {seconds['fast']:.3g} s, full "
-        f"{seconds['full']:.3g} s per mutant"
-    )
-    return replace(
-        info,
-        path=path,
-        reason=reason,
-        seconds=seconds,
-        batch_size=batch_fast if path == "fast" else batch_full,
-    )
