@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import operator
 from collections.abc import Callable
-from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
@@ -32,6 +31,15 @@ from torch import fx, nn
 from torch.fx.node import map_arg
 
 from genotutor.attribution._ism_trace import EXAMPLE_BATCH, Traced, call
+from genotutor.attribution._ism_windows import (
+    FunctionalConv,
+    Rule,
+    conv_rule,
+    pad_rule,
+    parse_index,
+    pool_rule,
+    slice_rule,
+)
 from genotutor.models import Exponential
 
 POINTWISE_MODULES = (
@@ -76,38 +84,6 @@ _DEFAULTS = {
     "return_indices": False, "count_include_pad": True, "mode": "constant", "value": None,
     "p": 0.5, "training": True, "inplace": False, "weight": None,
 }  # fmt: skip
-
-
-@dataclass
-class Rule:
-    """How one local node's output window is computed from its inputs' windows.
-
-    ``apply`` maps ``{source: values read}`` to the output window ``(B, C, W)``. Window
-    rules also give ``stride``, ``span`` (the positions one output reads beyond the first),
-    ``offset`` (left padding) and ``fill``; ``macs`` is the multiply-adds per output
-    position (convolutions) and ``reads_per_output`` the input values read per output value.
-    """
-
-    kind: str  # "input", "pointwise", "window" or "combine"
-    sources: tuple[fx.Node, ...]
-    length: int
-    channels: int
-    apply: Callable[[dict], torch.Tensor] | None = None
-    stride: int = 1
-    span: int = 0
-    offset: int = 0
-    fill: float = 0.0
-    macs: int = 0
-    reads_per_output: int = 1
-
-
-def one(value) -> int:
-    """An int, or the only entry of a one-element tuple or list."""
-    if isinstance(value, (tuple, list)):
-        if len(value) != 1:
-            raise ValueError(f"expected one value; found {value}")
-        value = value[0]
-    return int(value)
 
 
 class Classifier:
@@ -249,11 +225,11 @@ class Classifier:
         if node.op == "call_module":
             module = self.traced.root.get_submodule(node.target)
             if isinstance(module, nn.Conv1d):
-                return _conv_rule(module, source, length, channels)
+                return conv_rule(module, source, length, channels)
             if isinstance(module, (nn.MaxPool1d, nn.AvgPool1d)):
                 return self._pool_module(module, source, length, channels)
             if isinstance(module, (nn.ConstantPad1d, nn.ZeroPad1d)):
-                return _pad_rule(module.padding, module.value, source, length, channels)
+                return pad_rule(module.padding, module.value, source, length, channels)
             return None
         if node.op == "call_method":
             if node.target == "narrow":
@@ -262,16 +238,17 @@ class Classifier:
         target = node.target
         if target is F.conv1d:
             b = self._bound(node, "conv")
-            return _conv_rule(_FunctionalConv(b), source, length, channels)
+            return conv_rule(FunctionalConv(b), source, length, channels)
         if target in MAX_POOLS or target in AVG_POOLS:
             b = self._bound(node, "max_pool" if target in MAX_POOLS else "avg_pool")
             b["stride"] = b["stride"] or b["kernel_size"]
-            return self._pool(target in MAX_POOLS, b, source, length, channels)
+            length_in = int(self._value(source).shape[-1])
+            return pool_rule(target in MAX_POOLS, b, source, length_in, length, channels)
         if target is F.pad:
             b = self._bound(node, "pad")
             if b["mode"] != "constant" or len(b["pad"]) != 2:
                 return None
-            return _pad_rule(b["pad"], b["value"] or 0.0, source, length, channels)
+            return pad_rule(b["pad"], b["value"] or 0.0, source, length, channels)
         if target is torch.narrow:
             return self._narrow(node, source, length, channels)
         if target is operator.getitem:
@@ -287,22 +264,8 @@ class Classifier:
             "return_indices": getattr(module, "return_indices", False),
             "count_include_pad": getattr(module, "count_include_pad", True),
         }  # fmt: skip
-        return self._pool(is_max, b, source, length, channels)
-
-    def _pool(self, is_max, b, source, length, channels) -> Rule | None:
-        kernel, stride, padding = one(b["kernel_size"]), one(b["stride"]), one(b["padding"])
-        dilation = one(b.get("dilation", 1))
         length_in = int(self._value(source).shape[-1])
-        floor_length = (length_in + 2 * padding - dilation * (kernel - 1) - 1) // stride + 1
-        if is_max and b.get("return_indices"):
-            return None
-        # the divisor changes at a padded or partial edge unless padding is counted
-        if not is_max and ((padding and not b["count_include_pad"]) or length != floor_length):
-            return None
-        pool = _pool_function(is_max, kernel, stride, dilation)
-        return Rule("window", (source,), length, channels, lambda reads: pool(reads[source]),
-                    stride=stride, span=dilation * (kernel - 1), offset=padding,
-                    fill=float("-inf") if is_max else 0.0, reads_per_output=kernel)  # fmt: skip
+        return pool_rule(is_max, b, source, length_in, length, channels)
 
     def _narrow(self, node, source, length, channels) -> Rule | None:
         args = list(node.args[1:]) + [node.kwargs[k] for k in ("dim", "start", "length")
@@ -310,10 +273,10 @@ class Classifier:
         dim, begin, _ = args[:3]
         if dim not in (2, -1) or not isinstance(begin, int):
             return None
-        return _slice_rule(slice(None), begin, 1, source, length, channels)
+        return slice_rule(slice(None), begin, 1, source, length, channels)
 
     def _slice(self, node, source, length, channels) -> Rule | None:
-        parsed = _parse_index(node.args[1])
+        parsed = parse_index(node.args[1])
         if parsed is None or parsed[1] == slice(None):
             return None
         channel, along = parsed
@@ -321,80 +284,7 @@ class Classifier:
         begin, _, step = along.indices(length_in)
         if step < 1:
             return None
-        return _slice_rule(channel, begin, step, source, length, channels)
-
-
-class _FunctionalConv:
-    """The attributes of ``nn.Conv1d`` that the conv rule reads, from ``F.conv1d``'s args."""
-
-    def __init__(self, bound: dict) -> None:
-        self.weight, self.bias = bound["weight"], bound["bias"]
-        self.stride = (one(bound["stride"] or 1),)
-        self.dilation = (one(bound["dilation"]),)
-        padding = bound["padding"]
-        self.padding = padding if isinstance(padding, str) else (one(padding),)
-        self.groups, self.padding_mode = bound["groups"], "zeros"
-        self.kernel_size = (int(self.weight.shape[-1]),) if self.weight is not None else (0,)
-
-
-def _conv_rule(conv, source, length, channels) -> Rule | None:
-    if conv.padding_mode != "zeros" or not isinstance(conv.weight, torch.Tensor):
-        return None
-    if conv.bias is not None and not isinstance(conv.bias, torch.Tensor):
-        return None
-    stride, dilation, kernel = conv.stride[0], conv.dilation[0], conv.kernel_size[0]
-    span = dilation * (kernel - 1)
-    if conv.padding == "valid":
-        offset = 0
-    elif conv.padding == "same":
-        offset = span // 2  # PyTorch puts the odd one out on the right
-    else:
-        offset = one(conv.padding)
-    weight, bias, groups = conv.weight, conv.bias, conv.groups
-
-    def apply(reads):  # as a 2-D convolution, which keeps a channels-last read so
-        read = reads[source].unsqueeze(2)
-        out = F.conv2d(read, weight.unsqueeze(2), bias, (1, stride), 0, (1, dilation), groups)
-        return out.squeeze(2)
-
-    macs = int(weight.shape[0] * weight.shape[1] * kernel)
-    return Rule("window", (source,), length, channels, apply, stride=stride, span=span,
-                offset=offset, macs=macs, reads_per_output=int(weight.shape[1]) * kernel
-                )  # fmt: skip
-
-
-def _pool_function(is_max: bool, kernel: int, stride: int, dilation: int):
-    """Pooling without padding; a channels-last read of whole blocks is reduced in place."""
-    blocks = kernel == stride and dilation == 1
-
-    def pool(read: torch.Tensor) -> torch.Tensor:
-        n, channels, width = read.shape
-        if blocks and read.stride(1) == 1 and width % kernel == 0:  # (B, W, C) in memory
-            rows = read.transpose(1, 2).reshape(n, width // kernel, kernel, channels)
-            out = rows.amax(dim=2) if is_max else rows.mean(dim=2)
-            return out.transpose(1, 2)
-        if is_max:
-            return F.max_pool1d(read, kernel, stride, 0, dilation)
-        return F.avg_pool1d(read, kernel, stride, 0)
-
-    return pool
-
-
-def _pad_rule(padding, value, source, length, channels) -> Rule:
-    left = padding[0] if isinstance(padding, (tuple, list)) else int(padding)
-
-    def apply(reads):  # a copy: the read may be shared with another node
-        return reads[source].clone(memory_format=torch.contiguous_format)
-
-    return Rule("window", (source,), length, channels, apply,
-                offset=int(left), fill=float(value))  # fmt: skip
-
-
-def _slice_rule(channel, begin, step, source, length, channels) -> Rule:
-    def apply(reads):  # a copy: the read may be shared with another node
-        return reads[source][:, channel, ::step].clone(memory_format=torch.contiguous_format)
-
-    return Rule("window", (source,), length, channels, apply, stride=step, offset=-begin)
+        return slice_rule(channel, begin, step, source, length, channels)
 
 
 def _dim_arg(node: fx.Node, position: int):
@@ -403,24 +293,6 @@ def _dim_arg(node: fx.Node, position: int):
     return node.args[position] if len(node.args) > position else None
 
 
-def _parse_index(index) -> tuple[slice, slice] | None:
-    """``(channel slice, length slice)`` of a 3-D index made of slices, or None."""
-    if not isinstance(index, tuple):
-        index = (index,)
-    if any(item is Ellipsis for item in index):
-        at = index.index(Ellipsis)
-        index = index[:at] + (slice(None),) * (3 - len(index) + 1) + index[at + 1 :]
-    if len(index) > 3 or not all(isinstance(item, slice) for item in index):
-        return None
-    index = index + (slice(None),) * (3 - len(index))
-    if index[0] != slice(None):
-        return None
-    for item in index[1:]:
-        if any(isinstance(v, fx.Node) for v in (item.start, item.stop, item.step)):
-            return None
-    return index[1], index[2]
-
-
 def _channel_slice_only(index) -> bool:
-    parsed = _parse_index(index)
+    parsed = parse_index(index)
     return parsed is not None and parsed[1] == slice(None)
