@@ -13,7 +13,6 @@ import torch
 from torch import nn
 
 from genotutor.attribution import METHODS, attribute, correct_gradients, make_baseline, project
-from genotutor.attribution.ism import local_plan
 from genotutor.evaluation import attribution_auroc
 from genotutor.models import Basset, DeepBind, Exponential
 from genotutor.motifs import get_motif
@@ -83,15 +82,19 @@ def test_ism_equals_brute_force(name):
 
 
 def test_ism_fast_path_is_taken_for_cnns_and_skipped_otherwise():
-    assert local_plan(MODELS["basset"][0], 71) is not None
+    _, plan = attribute(MODELS["basset"][0], random_sequences(2, 71, seed=0), "ism", fast=True,
+                        return_plan=True, progress=False)  # fmt: skip
+    assert plan.path == "fast"
     strided = nn.Sequential(
         nn.Conv1d(4, 4, 5, stride=2), nn.ReLU(), nn.Flatten(), nn.Linear(192, 1)
-    )
-    assert local_plan(strided.eval(), 100) is None
+    ).eval()
     x = random_sequences(2, 100, seed=0)
-    assert torch.allclose(
-        attribute(strided, x, "ism"), _brute_force_ism(strided.eval(), x), atol=1e-5
-    )
+    brute = _brute_force_ism(strided, x)
+    scores, plan = attribute(strided, x, "ism", fast=True, return_plan=True, progress=False)
+    assert plan.path == "fast" and torch.allclose(scores, brute, atol=1e-5)
+    dense = nn.Sequential(nn.Flatten(), nn.Linear(400, 1)).eval()  # no local layer at all
+    scores, plan = attribute(dense, x, "ism", fast="auto", return_plan=True, progress=False)
+    assert plan.path == "full" and torch.allclose(scores, _brute_force_ism(dense, x), atol=1e-5)
 
 
 def test_ism_second_target():
@@ -546,8 +549,14 @@ OPTION_GOOD = {
         ("seed", [0, 7, np.int64(3)]),
         *_COMMON_GOOD,
     ],
-    "ism": [("fast", _BOOLS), ("batch_size", [None, 1, 7, 10_000]), ("progress", [True, False]),
-            ("start", [None, 0, 3, np.int64(11)]), ("end", [None, 1, 12])],
+    "ism": [
+        ("fast", [*_BOOLS, "auto"]),
+        ("start", [None, 0, 5, np.int64(11)]),
+        ("end", [None, 1, 12, np.int64(6)]),
+        ("return_plan", _BOOLS),
+        ("batch_size", [None, 1, 7, 10_000]),
+        ("progress", [True, False]),
+    ],
     "integrated_gradients": [
         ("correct", _BOOLS),
         ("baseline", ["zeros", "uniform", "shuffle", torch.zeros(4, 12),
@@ -588,12 +597,14 @@ OPTION_BAD = {
     ],
     "ism": [
         *(("fast", *c) for c in _FLAG_BAD),
+        ("fast", "Auto", TypeError, ["'auto'", "'Auto'"]),
+        *(("start", *c) for c in _SEED_BAD if c[0] is not None),
+        ("start", 12, ValueError, ["< the sequence length 12", "found 12"]),
+        *(("end", *c) for c in _COUNT_BAD if c[0] is not None),
+        ("end", 13, ValueError, ["<= the sequence length 12", "found 13"]),
+        *(("return_plan", *c) for c in _FLAG_BAD),
         *(("batch_size", *c) for c in _COUNT_BAD if c[0] is not None),
         *(("progress", *c) for c in _FLAG_BAD),
-        *(("start", *c) for c in _SEED_BAD if c[0] is not None),
-        ("start", 12, ValueError, ["0 <= start < stop <= 12", "(12, 12)"]),
-        ("end", 13, ValueError, ["0 <= start < stop <= 12", "(0, 13)"]),
-        ("end", 2.5, TypeError, ["end must be an integer"]),
     ],
     "integrated_gradients": [
         *(("correct", *c) for c in _FLAG_BAD),
@@ -653,12 +664,10 @@ def test_good_option_values_work(method, option, value):
         warnings.simplefilter("ignore")  # DeepLIFT's delta warning is not the point here
         result = attribute(_table_model(), _TABLE_X, method, **options)
     scores = result[0] if isinstance(result, tuple) else result
-    assert isinstance(result, tuple) == (option == "return_delta" and bool(value))
+    assert isinstance(result, tuple) == (option in ("return_delta", "return_plan") and bool(value))
     length = _TABLE_X.shape[-1]
-    if option == "start" and value is not None:
-        length -= int(value)  # the window [start, L)
-    elif option == "end" and value is not None:
-        length = int(value)  # the window [0, end)
+    if option in ("start", "end") and value is not None:  # ISM scores the window alone
+        length = length - value if option == "start" else value
     assert scores.shape == (*_TABLE_X.shape[:2], length) and bool(torch.isfinite(scores).all())
 
 

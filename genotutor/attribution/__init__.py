@@ -47,7 +47,7 @@ from genotutor.attribution.gradients import (
     saliency,
     smoothgrad,
 )
-from genotutor.attribution.ism import ism
+from genotutor.attribution.ism import check_window, ism
 from genotutor.parallel import run_tasks
 from genotutor.sequences import (
     check_choice,
@@ -56,8 +56,8 @@ from genotutor.sequences import (
     check_tensor,
     dinucleotide_shuffle,
 )
-from genotutor.targets import Output, Target, plain
-from genotutor.validation import check_positive_int, check_region
+from genotutor.targets import Output, Target, TargetModel, plain, select
+from genotutor.validation import check_positive_int
 
 METHODS = (
     "saliency",
@@ -74,7 +74,7 @@ _OPTIONS = {
     "saliency": ("correct", *_COMMON),
     "grad_x_input": ("correct", *_COMMON),
     "smoothgrad": ("correct", "n_samples", "noise", "seed", *_COMMON),
-    "ism": ("fast", "start", "end", *_COMMON),
+    "ism": ("fast", "start", "end", "return_plan", *_COMMON),
     "integrated_gradients": ("correct", "baseline", "n_steps", "seed", "return_delta", *_COMMON),
     "deeplift": ("references", "hypothetical", "return_delta", "warn", "rules", *_COMMON),
     "deeplift_shap": (
@@ -88,8 +88,8 @@ _OPTIONS = {
         *_COMMON,
     ),
 }
-# options that may be None (their default): ISM picks its batch size, DeepLIFT's
-# reference is all-zero, DeepLIFT-SHAP shuffles n_references=20 times
+# options that may be None (their default): ISM picks its batch size and mutates every
+# position, DeepLIFT's reference is all-zero, DeepLIFT-SHAP shuffles n_references=20 times
 _OPTIONAL = {
     "ism": ("batch_size", "start", "end"),
     "deeplift": ("references", "rules"),
@@ -133,12 +133,14 @@ def _reference(x: torch.Tensor, checked: str | torch.Tensor, seed: int) -> torch
 
 
 def _check_references(method: str, x: torch.Tensor, options: dict) -> dict:
-    """Check the reference options against ``x``; the checked ones replace them."""
+    """Check the options that need ``x`` (references, ISM's window); checked ones replace them."""
     options = dict(options)
     if method == "integrated_gradients" and "baseline" in options:
         options["baseline"] = check_reference(options["baseline"], x, "baseline")
     elif method == "deeplift" and options.get("references") is not None:
         options["references"] = check_reference(options["references"], x, "references")
+    elif method == "ism":  # the window to mutate, against the length
+        check_window(options.get("start"), options.get("end"), x.shape[-1])
     elif method == "deeplift_shap":
         checked = engine.check_shap_references(
             options.get("references"), options.get("n_references"), x
@@ -179,6 +181,9 @@ def _run_method(model, x, target, method, options):
     if method == "smoothgrad":
         return smoothgrad(model, x, target, **options)
     if method == "ism":
+        if isinstance(model, TargetModel):  # trace the model itself: its fast path sees through
+            chosen = {"output": model.output, "target": model.target}
+            return ism(model.model, x, select=lambda raw: select(raw, **chosen), **options)
         return ism(model, x, target, **options)
     if method == "integrated_gradients":
         return _integrated_gradients(model, x, target, options)
@@ -237,10 +242,11 @@ def attribute(
           > 0), ``seed=0``.
         - ``"integrated_gradients"``: ``baseline="zeros"`` (see :func:`make_baseline`),
           ``n_steps=50``, ``seed=0``, ``return_delta=False``.
-        - ``"ism"``: ``fast=True`` (recompute only the changed windows);
-          ``batch_size=None`` picks a batch size for the path taken; ``start``, ``end``
-          mutate only the positions in ``[start, end)`` and return that window's scores,
-          shape ``(N, 4, end - start)``.
+        - ``"ism"``: ``fast="auto"`` (recompute only the changed windows where that is
+          cheaper; True always, False never); ``start=None``, ``end=None`` (mutate only
+          positions ``start .. end - 1``: the scores are then ``(N, 4, end - start)``);
+          ``return_plan=False`` (True: ``(scores, plan)``, which path and why);
+          ``batch_size=None`` picks a batch size for the path taken.
         - ``"deeplift"``: ``references`` (one reference: a tensor ``(4, L)`` or
           ``(N, 4, L)``, or a name as for :func:`make_baseline`, ``"shuffle"`` with seed
           0; None, the default, is all-zero).
@@ -289,19 +295,14 @@ def attribute(
     options = _check_references(method, x, options)
     if "rules" in options:
         options["rules"] = engine.check_rules(options["rules"])
-    if method == "ism":  # the window, before the model runs
-        window = (options.get("start"), options.get("end"))
-        length = x.shape[-1]
-        window = (0 if window[0] is None else window[0], length if window[1] is None else window[1])
-        check_region(window, length, "(start, end)", allow_none=False)
     explained, column = plain(model, output=output, target=target)
     with evaluating(explained, device) as here:
         inputs = x.to(here)
         options = {name: _on(value, here) for name, value in options.items()}
         column = check_target(column, n_outputs(explained, inputs))
         result = _run_method(explained, inputs, column, method, options)
-    if isinstance(result, tuple):
-        return tuple(part.to(x.device) for part in result)
+    if isinstance(result, tuple):  # (scores, delta) or ISM's (scores, plan)
+        return tuple(_on(part, x.device) for part in result)
     return result.to(x.device)
 
 
@@ -345,8 +346,11 @@ def _attribute_on(executor: Executor, chunk_size: int, call: tuple):
     ]
     progress = options.get("progress", True)
     results = run_tasks(_attribute_task, tasks, executor=executor, desc=method, progress=progress)
-    if isinstance(results[0], tuple):
-        return tuple(torch.cat(pieces) for pieces in zip(*results))
+    if isinstance(results[0], tuple):  # (scores, delta), or ISM's (scores, the first plan)
+        return tuple(
+            torch.cat(pieces) if isinstance(pieces[0], torch.Tensor) else pieces[0]
+            for pieces in zip(*results)
+        )
     return torch.cat(results)
 
 

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+import numpy as np
 import torch
 from torch import nn
 
 from genotutor.training import evaluating  # noqa: F401  (re-exported for the methods)
 from genotutor.validation import (
+    _describe,
     check_bool,
     check_choice,
     check_number,
@@ -17,8 +19,9 @@ from genotutor.validation import (
 )
 
 BASELINES = ("zeros", "uniform", "shuffle")
-FLAGS = ("correct", "fast", "hypothetical", "progress", "return_delta", "warn")
+FLAGS = ("correct", "hypothetical", "progress", "return_delta", "return_plan", "warn")
 COUNTS = ("batch_size", "n_samples", "n_steps", "n_references")
+FAST = (True, False, "auto")
 # checked against the input by check_reference / deeplift.check_shap_references, and
 # DeepLIFT's rule table by deeplift.check_rules
 REFERENCE_OPTIONS = ("baseline", "references", "rules")
@@ -41,9 +44,11 @@ def n_outputs(model: nn.Module, x: torch.Tensor) -> int:
 def check_option(name: str, value: object) -> object:
     """Check the value of one scalar attribution option, by its name, and return it.
 
-    ``correct``, ``fast``, ``hypothetical``, ``progress``, ``return_delta`` and ``warn``
-    must be bools; ``batch_size``, ``n_samples``, ``n_steps`` and ``n_references`` ints
-    >= 1; ``seed`` an int >= 0; ``noise`` a number > 0.
+    ``correct``, ``hypothetical``, ``progress``, ``return_delta``, ``return_plan`` and
+    ``warn`` must be bools; ``fast`` a bool or ``"auto"``; ``batch_size``, ``n_samples``,
+    ``n_steps``, ``n_references`` and ``end`` ints >= 1; ``seed`` and ``start`` ints >= 0;
+    ``noise`` a number > 0. (ISM's ``start < end <= L`` needs the input:
+    :func:`genotutor.attribution.ism.check_window`.)
 
     Raises
     ------
@@ -54,13 +59,24 @@ def check_option(name: str, value: object) -> object:
     """
     if name in FLAGS:
         return check_bool(value, name)
-    if name in COUNTS:
+    if name == "fast":
+        return check_fast(value)
+    if name in COUNTS or name == "end":
         return check_positive_int(value, name)
-    if name in ("seed", "start", "end"):
+    if name in ("seed", "start"):
         return check_positive_int(value, name, minimum=0)
     if name == "noise":
         return check_number(value, name, minimum=0, inclusive=(False, True))
     raise KeyError(f"no check for option {name!r}")
+
+
+def check_fast(value: object) -> bool | str:
+    """ISM's ``fast``: True, False or ``"auto"``, else a TypeError naming ``fast``."""
+    if isinstance(value, str) and value == "auto":
+        return value
+    if not isinstance(value, (bool, np.bool_)):
+        raise TypeError(f"fast must be True or False (or 'auto'); found {_describe(value)}")
+    return bool(value)
 
 
 def check_option_values(options: dict, optional: Iterable[str] = ()) -> dict:

@@ -1,282 +1,379 @@
-"""Batched in-silico saturation mutagenesis (ISM), with a fast local path for CNNs.
+"""Batched in-silico saturation mutagenesis (ISM), with a fast path through whole networks.
 
 The ISM score of base ``b`` at position ``i`` is ``f(x with b at i) - f(x)``: one forward
 pass per mutant, ``3 L`` of them per sequence. A single-base change alters only a window of
-each convolution's output (its receptive field), so for the convolution / activation /
-pooling layers at the start of a CNN this module recomputes only those windows, spliced
-into the activations of the unmutated sequence (the idea of fastISM, Nair et al. 2022).
-The rest of the model (e.g. the dense head) runs in full on the spliced activations. Any
-model whose start this does not recognise runs through plain batched forward passes.
+each layer's output (fastISM, Nair et al. 2022), so the fast path follows that window
+through the whole traced graph (``torch.fx``): convolutions of any dilation and stride,
+pooling, activations, batch norm, residual additions, concatenation along the channels and
+crops along the length are each recomputed on the window alone, from windows of the
+reference activations with the changed values spliced in. At the first operation that
+needs every position (a flatten, a global pooling, anything without a rule) the windows
+are written into full copies of the reference activations and the rest of the model runs
+in full (:mod:`genotutor.attribution._ism_plan` says how windows grow and where they stop).
+
+``fast="auto"`` takes the fast path only where it is faster than plain forward passes of
+the mutants. It runs two batches in full and times the second; a job that would then end
+within ``SMALL_JOB_SECONDS`` stays in full (planning would cost more than it saves).
+Otherwise it plans the fast path, and unless the estimated work per mutant already says
+the fast path is slower, runs two fast batches, times the second, and gives the rest to
+the faster path. Every batch run to decide is part of the result, and both paths are
+exact, so the choice changes the time only.
 
 Taught in chapter 2.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, replace
 
+import numpy as np
 import torch
-import torch.nn.functional as F
-from torch import fx, nn
+from torch import nn
 
-from genotutor.attribution._common import check_option_values
-from genotutor.models import Exponential
+from genotutor.attribution._common import check_fast
+from genotutor.attribution._ism_plan import Plan, make_plan
+from genotutor.attribution._ism_run import FastRunner
+from genotutor.attribution._ism_trace import EXAMPLE_BATCH, TraceFailed, trace
 from genotutor.progress import progress_bar
-from genotutor.validation import check_region
+from genotutor.validation import check_bool, check_positive_int, check_tensor
 
-ELEMENTWISE = (
-    nn.ReLU, nn.ELU, nn.LeakyReLU, nn.Sigmoid, nn.Tanh, nn.Softplus, nn.GELU, nn.SiLU,
-    nn.Identity, nn.Dropout, nn.BatchNorm1d, Exponential,
-)  # fmt: skip
+SMALL_JOB_SECONDS = 0.5  # "auto" runs a job this short in full, without planning
+CLEARLY_FULL = 1.25  # "auto" times no fast batch when the estimated cost is this much higher
+MEMORY = 1 << 29  # bytes of activations per batch (and of references per group), at most
+TENSOR_BYTES = {"cpu": 1 << 23, "cuda": 1 << 28}  # the largest tensor of a fast batch
+FULL_BATCH, FAST_BATCH = 256, (64, 16384)  # default batch sizes (fast: bounds)
+
+
+@dataclass(frozen=True)
+class ISMPlan:
+    """Which path :func:`ism` took and why (``return_plan=True``).
+
+    Attributes
+    ----------
+    path : {"fast", "full"}
+    reason : str
+        Why this path.
+    stops : tuple of str
+        Where the fast path hands over to full computation: the first nodes of the traced
+        graph (``torch.fx`` names) that need every position, or ``"output"``.
+    windowed : int
+        Nodes of the graph computed on windows.
+    cost_fast, cost_full : float or None
+        Estimated work per mutant of each path (multiply-adds and values moved).
+    seconds : dict or None
+        Seconds per mutant of each path on one batch, when the estimate was too close.
+    batch_size : int
+        Mutants per batch.
+    window_macs : float or None
+        Multiply-adds per mutant of the convolutions over their changed windows alone:
+        what no exact method can avoid (a lower bound on the work).
+    """
+
+    path: str
+    reason: str
+    stops: tuple[str, ...] = ()
+    windowed: int = 0
+    cost_fast: float | None = None
+    cost_full: float | None = None
+    seconds: dict | None = None
+    batch_size: int = 0
+    window_macs: float | None = None
+
+
+def check_window(start: object, end: object, length: int) -> tuple[int, int]:
+    """``start`` and ``end`` (None: 0 and ``length``), ints with 0 <= start < end <= length."""
+    start = 0 if start is None else check_positive_int(start, "start", minimum=0)
+    end = length if end is None else check_positive_int(end, "end", minimum=1)
+    if start >= length:
+        raise ValueError(f"start must be < the sequence length {length}; found {start}")
+    if end > length:
+        raise ValueError(f"end must be <= the sequence length {length}; found {end}")
+    if start >= end:
+        raise ValueError(f"start must be < end; found start={start}, end={end}")
+    return start, end
+
+
+def _default_select(target: int) -> Callable:
+    def select(raw):
+        if not isinstance(raw, torch.Tensor) or raw.ndim != 2:
+            found = tuple(raw.shape) if isinstance(raw, torch.Tensor) else type(raw).__name__
+            raise ValueError(
+                f"the model returns {found}, not an (N, T) tensor: pass select= to say what "
+                "to explain (a callable from the model's output to an (N,) tensor)"
+            )
+        return raw[:, target]
+
+    return select
+
+
+def _checked(select: Callable, raw, n: int) -> torch.Tensor:
+    value = select(raw)
+    if not isinstance(value, torch.Tensor) or tuple(value.shape) != (n,):
+        found = tuple(value.shape) if isinstance(value, torch.Tensor) else type(value).__name__
+        raise ValueError(f"select must return a tensor of shape ({n},) for {n} sequences; "
+                         f"found {found}")  # fmt: skip
+    return value
+
+
+def _edits(x: torch.Tensor, start: int, end: int) -> torch.Tensor:
+    """``(E, 3)`` rows ``(position index, sequence, base)``, sorted by position."""
+    changes = x[:, :, start:end] != 1.0
+    return torch.nonzero(changes.permute(2, 0, 1))
+
+
+def _mutants(x, seq, base, pos) -> torch.Tensor:
+    mutants = x[seq].clone()
+    rows = torch.arange(len(seq), device=x.device)
+    mutants[rows, :, pos] = 0.0
+    mutants[rows, base, pos] = 1.0
+    return mutants
+
+
+def _fast_batch_size(plan: Plan, device: torch.device) -> int:
+    """Mutants per batch: the largest tensor of a batch within ``TENSOR_BYTES`` (CPU: a
+    few MiB, which stay in cache and in the allocator's pool), all of them in ``MEMORY``."""
+    sizes = [plan.rules[n].channels * plan.widths[n] for n in plan.rules]
+    for reads in plan.reads.values():
+        sizes += [plan.rules[r.source].channels * r.width for r in reads.values()]
+    sizes += [plan.rules[n].channels * plan.rules[n].length for n in plan.frontier]
+    for node in plan.rest:
+        value = plan.traced.values[node]
+        if isinstance(value, torch.Tensor):
+            sizes.append(value.numel() // EXAMPLE_BATCH)
+    largest, total = 4 * max(sizes, default=1), 4 * max(sum(sizes), 1)
+    limit = TENSOR_BYTES["cuda" if device.type == "cuda" else "cpu"]
+    return max(FAST_BATCH[0], min(FAST_BATCH[1], limit // largest, MEMORY // total))
+
+
+def _group_size(plan: Plan, n: int) -> int:
+    """Sequences whose reference activations fit ``MEMORY``."""
+    padding = plan.padding()
+    values = sum(plan.rules[s].channels * (plan.rules[s].length + lr[0] + lr[1])
+                 for (s, _), lr in padding.items())  # fmt: skip
+    values += sum(plan.rules[f].channels * plan.rules[f].length for f in plan.frontier)
+    return max(1, min(n, MEMORY // (4 * max(values, 1))))
 
 
 @dataclass
-class _Step:
-    """One local layer: how a window of changed inputs maps to a window of outputs."""
+class _Batch:
+    """Mutants run together: all of one group of sequences, sorted by position."""
 
-    module: nn.Module
-    kind: str  # "elementwise", "conv" or "pool"
-    length_in: int
-    length_out: int
-    pad: int = 0
-    span: int = 0  # dilation * (kernel - 1) for convolutions, the kernel for pools
+    group: slice
+    rows: np.ndarray  # indices into the job's edits
+    edits: torch.Tensor  # (B, 3): position index, sequence within the group, base
+    index: np.ndarray  # (B,) position indices, on the CPU
 
 
-def _conv_step(module: nn.Conv1d, length: int) -> _Step | None:
-    if module.stride[0] != 1 or module.padding_mode != "zeros":
-        return None
-    span = module.dilation[0] * (module.kernel_size[0] - 1)
-    if module.padding == "same":
-        if span % 2:
-            return None
-        pad = span // 2
-    elif module.padding == "valid":
-        pad = 0
-    else:
-        pad = int(module.padding[0])
-    out = length + 2 * pad - span
-    return _Step(module, "conv", length, out, pad, span) if out >= 1 else None
+def _batches(edits: np.ndarray, device, groups, batch: int, done: np.ndarray) -> list[_Batch]:
+    found = []
+    for group in groups:
+        inside = (edits[:, 1] >= group.start) & (edits[:, 1] < group.stop) & ~done
+        rows = inside.nonzero()[0]
+        for i in range(0, len(rows), batch):
+            chosen = rows[i : i + batch]
+            local = edits[chosen] - np.array([0, group.start, 0])
+            found.append(_Batch(group, chosen, torch.as_tensor(local, device=device),
+                                local[:, 0]))  # fmt: skip
+    return found
 
 
-def _pool_step(module: nn.Module, length: int) -> _Step | None:
-    def one(value):
-        return value[0] if isinstance(value, (tuple, list)) else value
+class _Job:
+    """One ISM job: the sequences, the mutants, and how to run a batch of them."""
 
-    kernel, stride = one(module.kernel_size), one(module.stride or module.kernel_size)
-    padding = one(module.padding)
-    dilation = one(getattr(module, "dilation", 1))
-    if stride != kernel or padding != 0 or dilation != 1 or module.ceil_mode:
-        return None
-    out = length // kernel
-    return _Step(module, "pool", length, out, 0, kernel) if out >= 1 else None
+    def __init__(self, model, x, select, start, end, reference, bar) -> None:
+        self.model, self.x, self.select, self.bar = model, x, select, bar
+        self.start, self.end, self.reference = start, end, reference
+        self.plan: Plan | None = None
+        self.runner: FastRunner | None = None
+        self.group: slice | None = None
+
+    def make_plan(self, batch_full: int) -> Plan:
+        example = self.x[:1].expand(EXAMPLE_BATCH, -1, -1).clone()
+        self.plan = make_plan(trace(self.model, example), self.start, self.end,
+                              FAST_BATCH[1], batch_full)  # fmt: skip
+        return self.plan
+
+    def groups(self, path: str) -> list[slice]:
+        n = len(self.x)
+        size = n if path == "full" else _group_size(self.plan, n)
+        return [slice(i, min(i + size, n)) for i in range(0, n, size)]
+
+    def enter(self, group: slice) -> None:
+        """Cache the fast path's references for the sequences of ``group``."""
+        if self.group == group:
+            return
+        self.runner, self.group = None, None
+        runner = FastRunner(self.plan, self.x[group])
+        got = _checked(self.select, runner.reference_output, group.stop - group.start)
+        expected = self.reference[group]
+        scale = float(expected.abs().max())
+        if not torch.allclose(got, expected, rtol=1e-4, atol=1e-5 + 1e-4 * scale):
+            raise TraceFailed(
+                "the traced graph does not reproduce the model's output "
+                f"(largest difference {float((got - expected).abs().max()):.3g})"
+            )
+        self.runner, self.group = runner, group
+
+    def run(self, path: str, batch: _Batch) -> torch.Tensor:
+        """The selected outputs for the mutants of ``batch`` (and a step of the bar)."""
+        self.bar.update(len(batch.rows))
+        index, seq, base = batch.edits.unbind(1)
+        if path == "full":
+            x = self.x[batch.group]
+            return _checked(self.select, self.model(_mutants(x, seq, base, index + self.start)),
+                            len(seq))  # fmt: skip
+        self.enter(batch.group)
+        return self.runner.outputs(seq, base, index, batch.index,
+                                   lambda raw: _checked(self.select, raw, len(seq)))  # fmt: skip
 
 
-def _step_for(module: nn.Module, length: int) -> _Step | None:
-    if isinstance(module, ELEMENTWISE):
-        if isinstance(module, nn.BatchNorm1d) and module.training:
-            return None
-        return _Step(module, "elementwise", length, length)
-    if isinstance(module, nn.Conv1d):
-        return _conv_step(module, length)
-    if isinstance(module, (nn.MaxPool1d, nn.AvgPool1d)):
-        return _pool_step(module, length)
-    return None
+def _timed_run(job: _Job, path: str, batch: _Batch, outputs, done) -> float:
+    """Run ``batch`` along ``path`` into ``outputs``; the seconds per mutant it took."""
+    sync = torch.cuda.synchronize if job.x.is_cuda else (lambda: None)
+    sync()
+    begin = time.perf_counter()
+    outputs[torch.as_tensor(batch.rows, device=outputs.device)] = job.run(path, batch)
+    sync()
+    done[batch.rows] = True
+    return (time.perf_counter() - begin) / len(batch.rows)
 
 
-@dataclass
-class _Plan:
-    steps: list[_Step]
-    rest: nn.Module
-
-
-def local_plan(model: nn.Module, length: int) -> _Plan | None:
-    """Split ``model`` into a chain of local layers and the rest, or None if it cannot.
-
-    The model is traced with ``torch.fx``; the chain is the longest run of convolutions
-    (stride 1), elementwise modules and non-overlapping pools that starts at the input and
-    feeds only the next layer. Models that do not trace, or do not start with such a
-    chain, get None (and plain forward passes).
-    """
+def _choose(job: _Job, fast, table: np.ndarray, outputs, done, batch_size) -> ISMPlan:
+    """The path to take. With ``fast="auto"`` two batches of each path are run (and kept):
+    the second of each is timed, and the faster path takes the rest."""
+    batch_full = batch_size or FULL_BATCH
+    if fast is False:
+        return ISMPlan("full", "fast=False", batch_size=batch_full)
+    if fast == "auto":
+        first = _batches(table, job.x.device, job.groups("full"), batch_full, done)[:2]
+        seconds_full = [_timed_run(job, "full", batch, outputs, done) for batch in first][-1]
+        left = seconds_full * int((~done).sum())
+        if left < SMALL_JOB_SECONDS:
+            return ISMPlan(
+                "full", f"a small job ({left:.2g} s left in full)", batch_size=batch_full
+            )
     try:
-        graph_module = fx.symbolic_trace(model)
-    except Exception:  # noqa: BLE001 - any tracing failure means "no fast path"
-        return None
-    nodes = list(graph_module.graph.nodes)
-    if sum(node.op == "placeholder" for node in nodes) != 1 or nodes[0].op != "placeholder":
-        return None
-    steps: list[_Step] = []
-    previous, current_length = nodes[0], length
-    for node in nodes[1:]:
-        if node.op != "call_module" or node.args != (previous,) or node.kwargs:
-            break
-        if len(previous.users) != 1:
-            break
-        step = _step_for(graph_module.get_submodule(node.target), current_length)
-        if step is None:
-            break
-        steps.append(step)
-        previous, current_length = node, step.length_out
-    if not any(step.kind == "conv" for step in steps):
-        return None
-    graph = fx.Graph()
-    env = {previous: graph.placeholder("h")}
-    try:
-        for node in nodes[nodes.index(previous) + 1 :]:
-            if node.op == "placeholder":
-                return None
-            env[node] = graph.node_copy(node, lambda n: env[n])
-    except KeyError:  # the rest reads an earlier activation (e.g. a skip connection)
-        return None
-    return _Plan(steps, fx.GraphModule(graph_module, graph))
+        plan = job.make_plan(batch_full)
+    except TraceFailed as error:
+        if fast is True:
+            raise _refused(error) from error
+        return ISMPlan("full", f"no fast path: {error}", batch_size=batch_full)
+    batch_fast = batch_size or _fast_batch_size(plan, job.x.device)
+    info = ISMPlan("fast", "fast=True", plan.stops, len(plan.order), plan.cost_fast,
+                   plan.cost_full, batch_size=batch_fast, window_macs=plan.window_macs)  # fmt: skip
+    if fast is True:
+        return info
+    estimate = f"estimated cost per mutant, fast / full: {plan.cost_fast / plan.cost_full:.2f}"
+    if plan.cost_fast > CLEARLY_FULL * plan.cost_full:
+        return replace(info, path="full", reason=estimate, batch_size=batch_full)
+    first = _batches(table, job.x.device, job.groups("fast"), batch_fast, done)[:2]
+    seconds = [_timed_run(job, "fast", batch, outputs, done) for batch in first]
+    seconds_fast = seconds[-1] if seconds else 0.0  # the first also builds the references
+    path = "fast" if seconds_fast <= seconds_full else "full"
+    return replace(info, path=path, seconds={"fast": seconds_fast, "full": seconds_full},
+                   reason=f"{estimate}; timed: fast {seconds_fast:.3g} s, full "
+                   f"{seconds_full:.3g} s per mutant",
+                   batch_size=batch_fast if path == "fast" else batch_full)  # fmt: skip
 
 
-def _splice(
-    reference: torch.Tensor,
-    seq: torch.Tensor,
-    start: torch.Tensor,
-    width: int,
-    values: torch.Tensor,
-    values_start: torch.Tensor,
-) -> torch.Tensor:
-    """Windows of the reference activations with the changed values written in.
-
-    ``reference`` is channels-last ``(N, L, C)``; returns ``(B, C, width)``: for each edit,
-    positions ``start .. start + width`` of its sequence's reference, with ``values``
-    ``(B, C, W)`` written at ``values_start``. Values that fall outside the window (only
-    ones a pooling layer drops) go to a scratch area that is cut off.
-    """
-    n_edits, channels, w = values.shape
-    window = start[:, None] + torch.arange(width)
-    gathered = reference[seq[:, None], window]  # (B, width, C)
-    gathered = torch.cat([gathered, gathered.new_zeros(n_edits, w, channels)], dim=1)
-    offsets = torch.arange(w)
-    where = (values_start - start)[:, None] + offsets
-    where = torch.where((where >= 0) & (where < width), where, width + offsets)
-    gathered.scatter_(1, where[:, :, None].expand(n_edits, w, channels), values.transpose(1, 2))
-    return gathered[:, :width].transpose(1, 2)
+def _refused(error: Exception) -> ValueError:
+    return ValueError(f"fast=True, but the model cannot take the fast path: {error}. "
+                      "Use fast='auto' or fast=False.")  # fmt: skip
 
 
-def _advance(step: _Step, reference_t, seq, start, width, values):
-    """Propagate the changed window through one local layer."""
-    if step.kind == "elementwise":
-        return start, width, step.module(values)
-    if step.kind == "conv":
-        new_width = min(width + step.span, step.length_out)
-        new_start = (start + step.pad - step.span).clamp(0, step.length_out - new_width)
-        window = _splice(reference_t, seq, new_start, new_width + step.span, values,
-                         start + step.pad)  # fmt: skip
-        conv = step.module
-        out = F.conv1d(window, conv.weight, conv.bias, dilation=conv.dilation, groups=conv.groups)
-        return new_start, new_width, out
-    kernel = step.span
-    new_width = min((width - 1) // kernel + 2, step.length_out)
-    new_start = torch.clamp(
-        torch.div(start, kernel, rounding_mode="floor"), max=step.length_out - new_width
-    )
-    new_start = new_start.clamp(min=0)
-    window = _splice(reference_t, seq, new_start * kernel, new_width * kernel, values, start)
-    return new_start, new_width, step.module(window)
+def _run_rest(job: _Job, info: ISMPlan, table, outputs, done) -> None:
+    """Run the edits not yet done along ``info.path``."""
+    where = f"fast to {', '.join(info.stops)}" if info.path == "fast" else "full"
+    job.bar.set_description(f"ISM ({where})")
+    for batch in _batches(table, job.x.device, job.groups(info.path), info.batch_size, done):
+        outputs[torch.as_tensor(batch.rows, device=outputs.device)] = job.run(info.path, batch)
+        done[batch.rows] = True
 
 
-def _fast_outputs(plan: _Plan, x: torch.Tensor, edits: torch.Tensor, target: int,
-                  chunk: int, progress: bool) -> torch.Tensor:  # fmt: skip
-    """Model outputs for each edit ``(seq, base, pos)`` through the local plan."""
-    references, current = [], x
-    for step in plan.steps:
-        references.append(current)
-        current = step.module(current)
-    last = current
-    # channels-last, zero-padded copies of each layer's input, for the window gathers
-    inputs_t = [F.pad(ref, (s.pad, s.pad)).transpose(1, 2).contiguous()
-                for ref, s in zip(references, plan.steps, strict=True)]  # fmt: skip
-    per_edit = last.shape[1] * last.shape[2]
-    chunk = max(1, min(chunk, (1 << 25) // max(per_edit, 1)))
-    outputs = []
-    eye = torch.eye(x.shape[1], dtype=x.dtype)
-    for begin in progress_bar(range(0, len(edits), chunk), desc="ISM", progress=progress):
-        seq, base, pos = edits[begin : begin + chunk].unbind(1)
-        start, width, values = pos, 1, eye[base][:, :, None]
-        for step, ref_t in zip(plan.steps, inputs_t, strict=True):
-            start, width, values = _advance(step, ref_t, seq, start, width, values)
-        full = last[seq].clone()
-        where = start[:, None] + torch.arange(width)
-        full.scatter_(2, where[:, None, :].expand(-1, full.shape[1], -1), values)
-        outputs.append(plan.rest(full)[:, target])
-    return torch.cat(outputs)
-
-
-def _full_outputs(model: nn.Module, x: torch.Tensor, edits: torch.Tensor, target: int,
-                  chunk: int, progress: bool) -> torch.Tensor:  # fmt: skip
-    """Model outputs for each edit ``(seq, base, pos)`` by plain forward passes."""
-    outputs = []
-    for begin in progress_bar(range(0, len(edits), chunk), desc="ISM", progress=progress):
-        seq, base, pos = edits[begin : begin + chunk].unbind(1)
-        mutants = x[seq].clone()
-        rows = torch.arange(len(seq))
-        mutants[rows, :, pos] = 0.0
-        mutants[rows, base, pos] = 1.0
-        outputs.append(model(mutants)[:, target])
-    return torch.cat(outputs)
+def _reference(model: nn.Module, x: torch.Tensor, select: Callable) -> torch.Tensor:
+    """``select`` of the model's output for the sequences themselves, in batches."""
+    parts = [x[i : i + FULL_BATCH] for i in range(0, len(x), FULL_BATCH)]
+    return torch.cat([_checked(select, model(part), len(part)) for part in parts])
 
 
 def ism(
     model: nn.Module,
     x: torch.Tensor,
-    target: int,
+    target: int = 0,
     *,
+    select: Callable | None = None,
     start: int | None = None,
     end: int | None = None,
-    fast: bool = True,
+    fast: bool | str = "auto",
     batch_size: int | None = None,
     progress: bool = True,
-) -> torch.Tensor:
+    return_plan: bool = False,
+) -> torch.Tensor | tuple[torch.Tensor, ISMPlan]:
     """In-silico saturation mutagenesis: ``f(x with base b at i) - f(x)`` for every b, i.
 
     Parameters
     ----------
     model : torch.nn.Module
-        In eval mode (``attribute`` takes care of it).
+        In eval mode (``attribute`` takes care of it), on ``x``'s device.
     x : torch.Tensor, shape (N, 4, L)
+        One-hot sequences.
     target : int
-        The output to explain.
+        The output column to explain, ``raw[:, target]`` (ignored when ``select`` is given).
+    select : callable, optional
+        Maps the model's raw output for ``B`` sequences (a tensor, tuple or dict) to the
+        ``(B,)`` tensor to explain, e.g. ``lambda raw: raw[1].sum(dim=(1, 2))`` for the sum
+        of a profile head returned second.
     start, end : int, optional
-        Mutate only the positions in ``[start, end)`` (default: all): the cost is that
-        window's ``3 (end - start)`` mutants per sequence.
-    fast : bool
-        Recompute only the windows a mutation changes in the model's leading convolution
-        layers (exact up to float rounding); False runs every mutant in full.
+        Mutate only positions ``start .. end - 1`` (defaults 0 and L); the work is
+        proportional to ``end - start``.
+    fast : {"auto", True, False}
+        ``"auto"``: take the fast path (windows through the whole graph) where it is
+        cheaper; True: always (a ValueError if the model cannot take it); False: plain
+        forward passes of every mutant.
     batch_size : int, optional
-        Mutants per batch (>= 1; None: 8192 on the fast path, 256 otherwise).
+        Mutants per batch (>= 1; None: a default for the path, within bounded memory).
     progress : bool
-        Show a tqdm bar over the batches.
+        Show a tqdm bar over the batches (its label names the path).
+    return_plan : bool
+        Also return an :class:`ISMPlan` saying which path was taken and why.
 
     Returns
     -------
     torch.Tensor, shape (N, 4, end - start)
-        The window's scores (all of ``L`` by default), zero at the observed bases.
+        Scores of positions ``start .. end - 1``; zero at the observed bases.
+    ISMPlan
+        With ``return_plan=True``.
 
-    Taught in chapter 2 (windows in chapter 9).
+    Taught in chapter 2.
     """
-    check_option_values(
-        {"fast": fast, "batch_size": batch_size, "progress": progress}, optional=("batch_size",)
-    )
-    start, end = check_region(
-        (0 if start is None else start, x.shape[-1] if end is None else end),
-        x.shape[-1],
-        "(start, end)",
-        allow_none=False,
-    )
+    x = check_tensor(x, "x", ndim=3)
+    fast = check_fast(fast)
+    start, end = check_window(start, end, x.shape[-1])
+    batch_size = None if batch_size is None else check_positive_int(batch_size, "batch_size")
+    check_bool(progress, "progress")
+    check_bool(return_plan, "return_plan")
+    select = _default_select(target) if select is None else select
     with torch.no_grad():
-        reference = model(x)[:, target]
-        seq, base, pos = torch.nonzero(x[..., start:end] != 1.0, as_tuple=True)
-        edits = torch.stack([seq, base, pos + start], dim=1)
-        plan = local_plan(model, x.shape[-1]) if fast else None
-        if plan is not None:
-            chunk = 8192 if batch_size is None else batch_size
-            outputs = _fast_outputs(plan, x, edits, target, chunk, progress)
-        else:
-            chunk = 256 if batch_size is None else batch_size
-            outputs = _full_outputs(model, x, edits, target, chunk, progress)
-        scores = torch.zeros_like(x[..., start:end])
-        scores[seq, base, pos] = outputs - reference[seq]
-    return scores
+        reference = _reference(model, x, select)
+        edits = _edits(x, start, end)
+        bar = progress_bar(None, desc="ISM", progress=progress, total=len(edits))
+        job = _Job(model, x, select, start, end, reference, bar)
+        table = edits.cpu().numpy()
+        outputs = torch.empty(len(edits), dtype=x.dtype, device=x.device)
+        done = np.zeros(len(edits), dtype=bool)
+        try:
+            info = _choose(job, fast, table, outputs, done, batch_size)
+            _run_rest(job, info, table, outputs, done)
+        except TraceFailed as error:  # the traced graph does not reproduce the model
+            if fast is True:
+                raise _refused(error) from error
+            info = ISMPlan("full", f"no fast path: {error}", batch_size=batch_size or FULL_BATCH)
+            _run_rest(job, info, table, outputs, done)
+        finally:
+            job.bar.close()
+        scores = torch.zeros(x.shape[0], x.shape[1], end - start, dtype=x.dtype, device=x.device)
+        index, seq, base = edits.unbind(1)
+        scores[seq, base, index] = outputs - reference[seq]
+    return (scores, info) if return_plan else scores

@@ -1,0 +1,182 @@
+"""Fast ISM: running a plan on batches of mutants of a group of sequences.
+
+For each batch the input window is the new base's one-hot column; each windowed node then
+reads its inputs over the positions its output window needs (the reference activations,
+padded with the read's fill, with the input's changed window written over them) and runs
+its operation on that read alone. The frontier windows are written into copies of their
+full reference activations and the rest of the graph runs on those.
+
+Taught in chapter 2 (the fast ISM path).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch.fx.node import map_arg
+
+from genotutor.attribution._ism_delta import delta_value
+from genotutor.attribution._ism_plan import Plan, Read
+from genotutor.attribution._ism_trace import call, run_graph
+
+
+class FastRunner:
+    """The fast path for one group of sequences ``x`` ``(n, 4, L)``: its references, cached.
+
+    Parameters
+    ----------
+    plan : Plan
+    x : torch.Tensor, shape (n, 4, L)
+        The group's sequences, on the device everything runs on.
+    """
+
+    def __init__(self, plan: Plan, x: torch.Tensor) -> None:
+        self.plan, self.device = plan, x.device
+        pads = plan.padding()
+        keep = {source for source, _ in pads} | set(plan.frontier) | set(plan.deltas)
+        self.reference_output, kept = run_graph(plan.traced, x, keep)
+        self.delta_refs = {node: kept[node] for node in plan.deltas}
+        kept[plan.traced.input] = x
+        self.tables = {}  # (source, fill) -> padded reference, channels last: (n * L', C)
+        self.padded_length, self.left = {}, {}
+        for (source, fill), (left, right) in pads.items():
+            self.left[source, fill] = left
+            table = F.pad(kept[source], (left, right), value=fill).transpose(1, 2)
+            self.padded_length[source, fill] = table.shape[1]
+            self.tables[source, fill] = table.contiguous().view(-1, table.shape[2])
+        self.frontier = {node: kept[node] for node in plan.frontier}
+        self.starts = {n: torch.as_tensor(s, device=self.device) for n, s in plan.starts.items()}
+        self.firsts = {}  # (node, source) -> (P,) first position read, in the padded table
+        self.offsets = {}
+        for node, reads in plan.reads.items():
+            for source, read in reads.items():
+                if not read.direct:
+                    left = pads[source, read.fill][0]
+                    self.firsts[node, source] = torch.as_tensor(read.starts + left,
+                                                                device=self.device)  # fmt: skip
+                    self.offsets[node, source] = torch.as_tensor(read.offsets, device=self.device)
+        self.eye = torch.eye(x.shape[1], dtype=x.dtype, device=self.device)
+        self._aranges: dict = {}
+
+    def _arange(self, n: int) -> torch.Tensor:
+        if n not in self._aranges:
+            self._aranges[n] = torch.arange(n, device=self.device)
+        return self._aranges[n]
+
+    def outputs(self, seq, base, index, index_cpu: np.ndarray, select) -> torch.Tensor:
+        """``select`` of the model's output for each mutant of a batch.
+
+        Parameters
+        ----------
+        seq, base, index : torch.Tensor, shape (B,)
+            Sequence (within the group), new base, and index of the position among the
+            plan's positions, of each mutant.
+        index_cpu : numpy.ndarray, shape (B,)
+            ``index`` on the CPU (non-decreasing: mutants are sorted by position).
+        select : callable
+            Maps the model's raw output for ``B`` mutants to a ``(B,)`` tensor.
+        """
+        plan = self.plan
+        windows = {plan.traced.input: self.eye[base][:, :, None]}
+        done = {}  # (node, source) -> what node read of source, for later slices of it
+        for node in plan.order:
+            reads = {}
+            for source, read in plan.reads[node].items():
+                if read.direct:
+                    reads[source] = windows[source]
+                    continue
+                shared = _shared(read, done, index_cpu)
+                if shared is None:
+                    shared = self._read(node, read, windows[source], seq, index, index_cpu)
+                reads[source] = done[node, source] = shared
+            windows[node] = plan.rules[node].apply(reads)
+            del reads
+            for key in plan.release.get(node, ()):  # free what no later node reads
+                (done if isinstance(key, tuple) else windows).pop(key, None)
+        full = {n: self._materialize(n, windows[n], seq, index) for n in plan.frontier}
+        env = {n: self._delta(d, windows[d.source], seq, index, index_cpu)
+               for n, d in plan.deltas.items()}  # fmt: skip
+
+        def lookup(node):
+            if node in plan.consts:
+                return plan.consts[node]
+            if node in env:
+                return env[node]
+            return full[node] if node in full else windows[node]
+
+        for node in plan.rest:
+            args, kwargs = map_arg((node.args, node.kwargs), lookup)
+            env[node] = call(node.op, node.target, args, kwargs, plan.traced.root)
+        return select(map_arg(plan.traced.output.args[0], lookup))
+
+    def _gather(self, key, begin: torch.Tensor, width: int, spare: int = 0) -> torch.Tensor:
+        """Rows ``begin .. begin + width`` of a reference table: ``(B * width + spare, C)``.
+
+        Each mutant's rows are consecutive in the table, so they are one block of an
+        overlapping view of it: one contiguous copy per mutant.
+        """
+        table = self.tables[key]
+        channels = table.shape[1]
+        blocks = table.as_strided((table.shape[0] - width + 1, width, channels),
+                                  (channels, channels, 1))  # fmt: skip
+        rows = torch.empty(len(begin) * width + spare, channels, dtype=table.dtype,
+                           device=self.device)  # fmt: skip
+        out = rows[: len(begin) * width].view(len(begin), width, channels)
+        torch.index_select(blocks, 0, begin, out=out)
+        return rows
+
+    def _read(self, node, read: Read, window, seq, index, index_cpu):
+        """The values of ``read.source`` (mutated) at the positions ``node`` reads.
+
+        Rows of the channels-last reference table are gathered (one row per position),
+        then the source's window is written over them: one slice for the whole batch when
+        it sits at one offset in every read, else row by row (rows that fall outside the
+        read go to a spare row).
+        """
+        key, width, n = (read.source, read.fill), read.width, len(seq)
+        begin = seq * self.padded_length[key] + self.firsts[node, read.source][index]
+        rows = self._gather(key, begin, width, spare=1)
+        out = rows[:-1].view(n, width, -1)
+        size = window.shape[2]
+        offsets = read.offsets[index_cpu[0] : index_cpu[-1] + 1]
+        if np.all(offsets == offsets[0]):  # one offset for the whole batch: a slice
+            offset = int(offsets[0])
+            lo, hi = max(offset, 0), min(offset + size, width)
+            if lo < hi:
+                out[:, lo:hi, :] = window[:, :, lo - offset : hi - offset].transpose(1, 2)
+        else:
+            where = self.offsets[node, read.source][index][:, None] + self._arange(size)
+            inside = (where >= 0) & (where < width)
+            where = torch.where(inside, where + self._arange(n)[:, None] * width, n * width)
+            rows.index_copy_(0, where.view(-1), window.transpose(1, 2).reshape(-1, rows.shape[1]))
+        return out.transpose(1, 2)
+
+    def _delta(self, delta, window, seq, index, index_cpu) -> torch.Tensor:
+        """A linear node's output: its reference plus the change of its windowed input."""
+        key = (delta.source, 0.0)
+        begin = seq * self.padded_length[key] + self.starts[delta.source][index] + self.left[key]
+        width = window.shape[2]
+        reference = self._gather(key, begin, width).view(len(seq), width, -1)
+        change = window - reference.transpose(1, 2)
+        starts = self.plan.starts[delta.source][index_cpu]
+        return self.delta_refs[delta.node].index_select(0, seq) + delta_value(delta, change, starts)
+
+    def _materialize(self, node, window, seq, index) -> torch.Tensor:
+        """The full activation of ``node`` for each mutant: its reference, window written in."""
+        full = self.frontier[node].index_select(0, seq)
+        where = self.starts[node][index][:, None] + self._arange(window.shape[2])
+        full.scatter_(2, where[:, None, :].expand(-1, window.shape[1], -1), window)
+        return full
+
+
+def _shared(read: Read, done: dict, index_cpu: np.ndarray):
+    """The read as a slice of an earlier read of the same input, or None."""
+    if read.provider is None:
+        return None
+    span = slice(int(index_cpu[0]), int(index_cpu[-1]) + 1)
+    shift = read.shift[span]
+    if not read.reusable[span].all() or not np.all(shift == shift[0]):
+        return None
+    begin = int(shift[0])
+    return done[read.provider, read.source][:, :, begin : begin + read.width]
