@@ -5,6 +5,7 @@ and functional code; windows, batch invariance, the planner's paths, errors, tan
 
 from __future__ import annotations
 
+import copy
 import importlib
 
 import pytest
@@ -380,25 +381,37 @@ def test_matches_tangermeme_on_basset():
     assert (ours - theirs).abs().max() < 1e-4
 
 
+@pytest.fixture
+def exact_cuda():
+    """float32 convolutions and matrix products on the GPU without TF32 rounding."""
+    saved = torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32
+    torch.backends.cuda.matmul.allow_tf32 = torch.backends.cudnn.allow_tf32 = False
+    yield
+    torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32 = saved
+
+
 @pytest.mark.cuda
-@pytest.mark.parametrize("name", ["basset", "tower_profile", "functional"])
-def test_fast_path_on_cuda(name):
+@pytest.mark.parametrize("name", ["basset", "tower_profile", "functional", "overlapping_pools"])
+def test_fast_path_on_cuda(name, exact_cuda):
     model, length, select = MODELS[name]
     x = random_sequences(2, length, seed=1)
     brute = brute_force(model, x, select)
-    gpu = ism(model.cuda(), x.cuda(), select=select, fast=True, progress=False)
-    model.cpu()
-    assert gpu.device.type == "cuda"
-    assert torch.allclose(gpu.cpu(), brute, atol=1e-4)  # TF32 convolutions on the GPU
+    gpu_model = copy.deepcopy(model).cuda()
+    scores, plan = ism(gpu_model, x.cuda(), select=select, fast=True, progress=False,
+                       return_plan=True)  # fmt: skip
+    assert scores.device.type == "cuda" and plan.path == "fast"
+    assert torch.allclose(scores.cpu(), brute, atol=1e-5)
+    auto = ism(gpu_model, x.cuda(), select=select, progress=False)
+    assert torch.allclose(auto.cpu(), brute, atol=1e-5)
 
 
 @pytest.mark.cuda
-def test_spliceai_and_windows_on_cuda():
+def test_spliceai_windows_and_batches_on_cuda(exact_cuda):
     model = _spliceai().cuda()
-    x = random_sequences(1, 2540, seed=3).cuda()
-    scores = ism(model, x, select=spliceai_select, start=1255, end=1285, fast=True,
-                 progress=False)  # fmt: skip
-    slow = ism(model, x, select=spliceai_select, start=1255, end=1285, fast=False,
-               progress=False)  # fmt: skip
-    model.cpu()
-    assert torch.allclose(scores, slow, atol=1e-4)
+    x = random_sequences(2, 2540, seed=3).cuda()
+    window = {"start": 1255, "end": 1285}
+    scores = ism(model, x, select=spliceai_select, fast=True, progress=False, **window)
+    slow = ism(model, x, select=spliceai_select, fast=False, progress=False, **window)
+    small = ism(model, x, select=spliceai_select, fast=True, batch_size=7, progress=False,
+                **window)  # fmt: skip
+    assert torch.allclose(scores, slow, atol=1e-5) and torch.allclose(small, slow, atol=1e-5)
