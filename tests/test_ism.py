@@ -114,6 +114,14 @@ def counts_select(raw):
     return raw[1][:, 0]
 
 
+class DictTower(Tower):
+    """The tower with its heads in a dict, the input cast with ``.float()`` first."""
+
+    def forward(self, x):
+        profile, counts = super().forward(x.float())
+        return {"profile": profile, "counts": counts}
+
+
 class Branches(nn.Module):
     """Two convolution branches of different widths concatenated along the channels."""
 
@@ -184,6 +192,11 @@ MODELS = {  # name: (model, length, select)
     "overlapping_pools": (_scaled(overlapping_pools()), 50, first_output),
     "tower_profile": (_tower(), 300, profile_select),
     "tower_counts": (_tower(), 300, counts_select),
+    "dict_tower": (
+        _scaled(DictTower(blocks=3)),
+        120,
+        lambda raw: raw["profile"][:, 1, 40:80].sum(1),
+    ),
     "branches": (_scaled(Branches()), 40, lambda raw: raw[:, 1]),
     "functional": (_functional(), 48, first_output),
 }
