@@ -346,6 +346,29 @@ def test_fast_true_on_an_unplannable_model_raises(model, words):
     assert torch.allclose(scores, brute_force(model, x, first_output), atol=1e-5)
 
 
+class Stateful(nn.Module):
+    """Each call scales the output by the number of calls so far: no graph reproduces it."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.conv = nn.Conv1d(4, 2, 3)
+        self.calls = 0
+
+    def forward(self, x):
+        self.calls += 1
+        return self.conv(x).mean(dim=2) * self.calls
+
+
+def test_a_graph_that_does_not_reproduce_the_model_is_refused(monkeypatch):
+    engine = importlib.import_module("genotutor.attribution.ism")
+    x = random_sequences(2, 30, seed=0)
+    with pytest.raises(ValueError, match="does not reproduce the model's output"):
+        ism(Stateful().eval(), x, fast=True, progress=False)
+    monkeypatch.setattr(engine, "SMALL_JOB_SECONDS", 0.0)
+    _, plan = ism(Stateful().eval(), x, progress=False, return_plan=True, batch_size=16)
+    assert plan.path == "full" and "does not reproduce" in plan.reason
+
+
 def test_positions_of_an_n_column_get_all_four_bases():
     model, length, select = MODELS["conv_pool_cnn"]
     x = random_sequences(1, length, seed=7)

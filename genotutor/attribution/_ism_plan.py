@@ -149,7 +149,10 @@ def classify(traced: Traced) -> tuple[dict, dict, dict]:
         if node.target is batch_size or all(k in ("const", "batch") for k in inputs):
             kinds[node] = "batch"
             continue
-        rule = classifier.rule(node)
+        try:
+            rule = classifier.rule(node)
+        except (TypeError, ValueError, IndexError, KeyError, AttributeError):
+            rule = None  # arguments this module does not understand: computed in full
         kinds[node] = "local" if rule is not None else "global"
         if rule is not None:
             rules[node] = rule
