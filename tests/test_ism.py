@@ -5,6 +5,7 @@ and functional code; windows, batch invariance, the planner's paths, errors, tan
 
 from __future__ import annotations
 
+import copy
 import importlib
 
 import pytest
@@ -113,6 +114,14 @@ def counts_select(raw):
     return raw[1][:, 0]
 
 
+class DictTower(Tower):
+    """The tower with its heads in a dict, the input cast with ``.float()`` first."""
+
+    def forward(self, x):
+        profile, counts = super().forward(x.float())
+        return {"profile": profile, "counts": counts}
+
+
 class Branches(nn.Module):
     """Two convolution branches of different widths concatenated along the channels."""
 
@@ -183,6 +192,11 @@ MODELS = {  # name: (model, length, select)
     "overlapping_pools": (_scaled(overlapping_pools()), 50, first_output),
     "tower_profile": (_tower(), 300, profile_select),
     "tower_counts": (_tower(), 300, counts_select),
+    "dict_tower": (
+        _scaled(DictTower(blocks=3)),
+        120,
+        lambda raw: raw["profile"][:, 1, 40:80].sum(1),
+    ),
     "branches": (_scaled(Branches()), 40, lambda raw: raw[:, 1]),
     "functional": (_functional(), 48, first_output),
 }
@@ -332,6 +346,29 @@ def test_fast_true_on_an_unplannable_model_raises(model, words):
     assert torch.allclose(scores, brute_force(model, x, first_output), atol=1e-5)
 
 
+class Stateful(nn.Module):
+    """Each call scales the output by the number of calls so far: no graph reproduces it."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.conv = nn.Conv1d(4, 2, 3)
+        self.calls = 0
+
+    def forward(self, x):
+        self.calls += 1
+        return self.conv(x).mean(dim=2) * self.calls
+
+
+def test_a_graph_that_does_not_reproduce_the_model_is_refused(monkeypatch):
+    engine = importlib.import_module("genotutor.attribution.ism")
+    x = random_sequences(2, 30, seed=0)
+    with pytest.raises(ValueError, match="does not reproduce the model's output"):
+        ism(Stateful().eval(), x, fast=True, progress=False)
+    monkeypatch.setattr(engine, "SMALL_JOB_SECONDS", 0.0)
+    _, plan = ism(Stateful().eval(), x, progress=False, return_plan=True, batch_size=16)
+    assert plan.path == "full" and "does not reproduce" in plan.reason
+
+
 def test_positions_of_an_n_column_get_all_four_bases():
     model, length, select = MODELS["conv_pool_cnn"]
     x = random_sequences(1, length, seed=7)
@@ -380,25 +417,37 @@ def test_matches_tangermeme_on_basset():
     assert (ours - theirs).abs().max() < 1e-4
 
 
+@pytest.fixture
+def exact_cuda():
+    """float32 convolutions and matrix products on the GPU without TF32 rounding."""
+    saved = torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32
+    torch.backends.cuda.matmul.allow_tf32 = torch.backends.cudnn.allow_tf32 = False
+    yield
+    torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32 = saved
+
+
 @pytest.mark.cuda
-@pytest.mark.parametrize("name", ["basset", "tower_profile", "functional"])
-def test_fast_path_on_cuda(name):
+@pytest.mark.parametrize("name", ["basset", "tower_profile", "functional", "overlapping_pools"])
+def test_fast_path_on_cuda(name, exact_cuda):
     model, length, select = MODELS[name]
     x = random_sequences(2, length, seed=1)
     brute = brute_force(model, x, select)
-    gpu = ism(model.cuda(), x.cuda(), select=select, fast=True, progress=False)
-    model.cpu()
-    assert gpu.device.type == "cuda"
-    assert torch.allclose(gpu.cpu(), brute, atol=1e-4)  # TF32 convolutions on the GPU
+    gpu_model = copy.deepcopy(model).cuda()
+    scores, plan = ism(gpu_model, x.cuda(), select=select, fast=True, progress=False,
+                       return_plan=True)  # fmt: skip
+    assert scores.device.type == "cuda" and plan.path == "fast"
+    assert torch.allclose(scores.cpu(), brute, atol=1e-5)
+    auto = ism(gpu_model, x.cuda(), select=select, progress=False)
+    assert torch.allclose(auto.cpu(), brute, atol=1e-5)
 
 
 @pytest.mark.cuda
-def test_spliceai_and_windows_on_cuda():
+def test_spliceai_windows_and_batches_on_cuda(exact_cuda):
     model = _spliceai().cuda()
-    x = random_sequences(1, 2540, seed=3).cuda()
-    scores = ism(model, x, select=spliceai_select, start=1255, end=1285, fast=True,
-                 progress=False)  # fmt: skip
-    slow = ism(model, x, select=spliceai_select, start=1255, end=1285, fast=False,
-               progress=False)  # fmt: skip
-    model.cpu()
-    assert torch.allclose(scores, slow, atol=1e-4)
+    x = random_sequences(2, 2540, seed=3).cuda()
+    window = {"start": 1255, "end": 1285}
+    scores = ism(model, x, select=spliceai_select, fast=True, progress=False, **window)
+    slow = ism(model, x, select=spliceai_select, fast=False, progress=False, **window)
+    small = ism(model, x, select=spliceai_select, fast=True, batch_size=7, progress=False,
+                **window)  # fmt: skip
+    assert torch.allclose(scores, slow, atol=1e-5) and torch.allclose(small, slow, atol=1e-5)

@@ -12,9 +12,12 @@ A node runs on windows when its rule is local, its local inputs run on windows a
 window is narrower than ``threshold`` times its length; at the first node where that fails
 (a flatten, a linear layer over the length, a global pooling, an unsupported operation,
 or a window that covers nearly everything) the windowed nodes it reads are written into
-full copies of their reference activations and the rest of the graph runs in full. The
-plan tries a few thresholds and keeps the cheapest, by an estimate of multiply-adds and
-values moved per mutant.
+full copies of their reference activations and the rest of the graph runs in full; a sum
+or mean over the length and a flatten followed by a linear layer instead take the change
+of the window alone (:mod:`genotutor.attribution._ism_delta`). The plan tries a few
+thresholds and keeps the cheapest, by an estimate of multiply-adds and values moved per
+mutant. A read that lies inside an earlier node's read of the same input (the residual
+addition after a convolution) is a slice of it.
 
 Taught in chapter 2 (the fast ISM path).
 """
@@ -146,7 +149,10 @@ def classify(traced: Traced) -> tuple[dict, dict, dict]:
         if node.target is batch_size or all(k in ("const", "batch") for k in inputs):
             kinds[node] = "batch"
             continue
-        rule = classifier.rule(node)
+        try:
+            rule = classifier.rule(node)
+        except (TypeError, ValueError, IndexError, KeyError, AttributeError):
+            rule = None  # arguments this module does not understand: computed in full
         kinds[node] = "local" if rule is not None else "global"
         if rule is not None:
             rules[node] = rule

@@ -57,7 +57,7 @@ POINTWISE_FUNCTIONS = {
 }  # fmt: skip
 POINTWISE_METHODS = {
     "relu", "sigmoid", "tanh", "exp", "expm1", "log", "log1p", "sqrt", "rsqrt", "abs", "neg",
-    "square", "clamp", "clip", "erf", "contiguous", "detach", "clone",
+    "square", "clamp", "clip", "erf", "contiguous", "detach", "clone", "float", "double", "to",
 }  # fmt: skip
 BINARY_FUNCTIONS = {
     operator.add, operator.sub, operator.mul, operator.truediv, torch.add, torch.sub,

@@ -58,6 +58,12 @@ class FastRunner:
                     self.offsets[node, source] = torch.as_tensor(read.offsets, device=self.device)
         self.eye = torch.eye(x.shape[1], dtype=x.dtype, device=self.device)
         self._aranges: dict = {}
+        last = {s: n for n in plan.rest for s in n.all_input_nodes}
+        last.update((s, None) for s in plan.traced.output.all_input_nodes)
+        self.rest_release: dict = {}  # rest node -> full activations last read there
+        for source, node in last.items():
+            if node is not None:
+                self.rest_release.setdefault(node, []).append(source)
 
     def _arange(self, n: int) -> torch.Tensor:
         if n not in self._aranges:
@@ -108,6 +114,10 @@ class FastRunner:
         for node in plan.rest:
             args, kwargs = map_arg((node.args, node.kwargs), lookup)
             env[node] = call(node.op, node.target, args, kwargs, plan.traced.root)
+            del args, kwargs
+            for source in self.rest_release.get(node, ()):
+                env.pop(source, None)
+                full.pop(source, None)
         return select(map_arg(plan.traced.output.args[0], lookup))
 
     def _gather(self, key, begin: torch.Tensor, width: int, spare: int = 0) -> torch.Tensor:

@@ -131,7 +131,7 @@ def _mutants(x, seq, base, pos) -> torch.Tensor:
     return mutants
 
 
-def _fast_batch_size(plan: Plan, device: torch.device) -> int:
+def _fast_batch_size(plan: Plan, x: torch.Tensor) -> int:
     """Mutants per batch: the largest tensor of a batch within ``TENSOR_BYTES`` (CPU: a
     few MiB, which stay in cache and in the allocator's pool), all of them in ``MEMORY``."""
     sizes = [plan.rules[n].channels * plan.widths[n] for n in plan.rules]
@@ -142,18 +142,19 @@ def _fast_batch_size(plan: Plan, device: torch.device) -> int:
         value = plan.traced.values[node]
         if isinstance(value, torch.Tensor):
             sizes.append(value.numel() // EXAMPLE_BATCH)
-    largest, total = 4 * max(sizes, default=1), 4 * max(sum(sizes), 1)
-    limit = TENSOR_BYTES["cuda" if device.type == "cuda" else "cpu"]
+    largest = x.element_size() * max(sizes, default=1)
+    total = x.element_size() * max(sum(sizes), 1)
+    limit = TENSOR_BYTES["cuda" if x.is_cuda else "cpu"]
     return max(FAST_BATCH[0], min(FAST_BATCH[1], limit // largest, MEMORY // total))
 
 
-def _group_size(plan: Plan, n: int) -> int:
+def _group_size(plan: Plan, x: torch.Tensor) -> int:
     """Sequences whose reference activations fit ``MEMORY``."""
     padding = plan.padding()
     values = sum(plan.rules[s].channels * (plan.rules[s].length + lr[0] + lr[1])
                  for (s, _), lr in padding.items())  # fmt: skip
     values += sum(plan.rules[f].channels * plan.rules[f].length for f in plan.frontier)
-    return max(1, min(n, MEMORY // (4 * max(values, 1))))
+    return max(1, min(len(x), MEMORY // (x.element_size() * max(values, 1))))
 
 
 @dataclass
@@ -197,7 +198,7 @@ class _Job:
 
     def groups(self, path: str) -> list[slice]:
         n = len(self.x)
-        size = n if path == "full" else _group_size(self.plan, n)
+        size = n if path == "full" else _group_size(self.plan, self.x)
         return [slice(i, min(i + size, n)) for i in range(0, n, size)]
 
     def enter(self, group: slice) -> None:
@@ -260,7 +261,7 @@ def _choose(job: _Job, fast, table: np.ndarray, outputs, done, batch_size) -> IS
         if fast is True:
             raise _refused(error) from error
         return ISMPlan("full", f"no fast path: {error}", batch_size=batch_full)
-    batch_fast = batch_size or _fast_batch_size(plan, job.x.device)
+    batch_fast = batch_size or _fast_batch_size(plan, job.x)
     info = ISMPlan("fast", "fast=True", plan.stops, len(plan.order), plan.cost_fast,
                    plan.cost_full, batch_size=batch_fast, window_macs=plan.window_macs)  # fmt: skip
     if fast is True:
@@ -342,9 +343,30 @@ def ism(
     Returns
     -------
     torch.Tensor, shape (N, 4, end - start)
-        Scores of positions ``start .. end - 1``; zero at the observed bases.
+        Scores of positions ``start .. end - 1`` (column ``i - start`` is position ``i``);
+        zero at the observed bases. A column that is not one-hot (an N) gets a score for
+        every base.
     ISMPlan
         With ``return_plan=True``.
+
+    Raises
+    ------
+    TypeError
+        For an option of the wrong kind (``fast="yes"``, ``start=1.5``).
+    ValueError
+        For a bad ``x``, ``start``/``end`` outside ``0 <= start < end <= L``, a model
+        output that ``select`` (or ``target``) cannot explain, or ``fast=True`` on a model
+        that cannot take the fast path (the message says why).
+
+    Examples
+    --------
+    >>> from genotutor.models import Basset
+    >>> from genotutor.sequences import random_sequences
+    >>> model = Basset(1000).eval()
+    >>> scores, plan = ism(model, random_sequences(2, 1000, seed=0), fast=True,
+    ...                    progress=False, return_plan=True)
+    >>> scores.shape, plan.path, plan.stops
+    (torch.Size([2, 4, 1000]), 'fast', ('head_0',))
 
     Taught in chapter 2.
     """
@@ -354,7 +376,8 @@ def ism(
     batch_size = None if batch_size is None else check_positive_int(batch_size, "batch_size")
     check_bool(progress, "progress")
     check_bool(return_plan, "return_plan")
-    select = _default_select(target) if select is None else select
+    if select is None:
+        select = _default_select(check_positive_int(target, "target", minimum=0))
     with torch.no_grad():
         reference = _reference(model, x, select)
         edits = _edits(x, start, end)
