@@ -88,6 +88,7 @@ class Plan:
     deltas: dict  # node -> Delta: reference output plus the change of a windowed input
     consts: dict = field(repr=False)
     release: dict = field(default_factory=dict)  # node -> windows and reads last used there
+    inplace: dict = field(default_factory=dict)  # node -> the source window it writes into
     threshold: float = 1.0
     cost_fast: float = 0.0  # estimated cost per mutant (multiply-adds and values moved)
     cost_full: float = 0.0
@@ -274,6 +275,35 @@ def _releases(order: list, reads: dict, kept: set) -> dict:
     return release
 
 
+def _inplace(order: list, rules: dict, reads: dict, kept: set) -> dict:
+    """``node -> source``: nodes that may write their output into a source's window.
+
+    The source's window must be read by that node alone, directly, kept for nothing else,
+    and be a tensor of its own (the output of a convolution, pooling or combination, never
+    a view that a pointwise node may have made).
+    """
+    readers: dict = {}
+    for node in order:
+        for source in reads[node]:
+            readers.setdefault(source, []).append(node)
+    found = {}
+    for node in order:
+        rule = rules[node]
+        if rule.inplace is None:
+            continue
+        for source, read in reads[node].items():
+            if (
+                read.direct
+                and readers[source] == [node]
+                and source not in kept
+                and rules[source].kind in ("window", "combine")
+                and rules[source].channels == rule.channels
+            ):
+                found[node] = source
+                break
+    return found
+
+
 def _op_cost(rule: Rule, width: int) -> float:
     values = rule.channels * width
     if rule.kind == "window" and rule.macs:
@@ -351,7 +381,8 @@ def _build(traced, kinds, rules, consts, positions, widths, starts, threshold) -
     kept |= {s for n in rest for s in n.all_input_nodes if s in chosen}
     return Plan(traced, positions, chosen, {n: widths[n] for n in chosen},
                 {n: starts[n] for n in chosen}, reads, order, frontier, rest, deltas, consts,
-                _releases(order, reads, kept), threshold)  # fmt: skip
+                _releases(order, reads, kept), _inplace(order, chosen, reads, kept),
+                threshold)  # fmt: skip
 
 
 def make_plan(traced: Traced, start: int, end: int, batch_fast: int, batch_full: int) -> Plan:
