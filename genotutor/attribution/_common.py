@@ -21,7 +21,6 @@ from genotutor.validation import (
 BASELINES = ("zeros", "uniform", "shuffle")
 FLAGS = ("correct", "hypothetical", "progress", "return_delta", "return_plan", "warn")
 COUNTS = ("batch_size", "n_samples", "n_steps", "n_references")
-FAST = (True, False, "auto")
 # checked against the input by check_reference / deeplift.check_shap_references, and
 # DeepLIFT's rule table by deeplift.check_rules
 REFERENCE_OPTIONS = ("baseline", "references", "rules")

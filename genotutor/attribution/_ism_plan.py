@@ -27,14 +27,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import numpy as np
-import torch
-from torch import fx, nn
+from torch import fx
 from torch.fx.node import map_arg
 
+from genotutor.attribution._ism_cost import costs
 from genotutor.attribution._ism_delta import find_deltas
 from genotutor.attribution._ism_rules import Classifier, Rule
 from genotutor.attribution._ism_trace import (
-    EXAMPLE_BATCH,
     Traced,
     TraceFailed,
     batch_size,
@@ -43,9 +42,6 @@ from genotutor.attribution._ism_trace import (
     is_inplace,
 )
 
-MOVE = 8.0  # cost of writing one value, in multiply-adds (a rough CPU / GPU ratio)
-GATHER = 16.0  # cost of gathering one value by index
-OP_OVERHEAD = 2e5  # fixed cost of launching one operation on a batch, in multiply-adds
 THRESHOLDS = (1.0, 0.75, 0.5, 0.3)
 _EMPTY = 1 << 40
 
@@ -88,6 +84,7 @@ class Plan:
     deltas: dict  # node -> Delta: reference output plus the change of a windowed input
     consts: dict = field(repr=False)
     release: dict = field(default_factory=dict)  # node -> windows and reads last used there
+    inplace: dict = field(default_factory=dict)  # node -> the source window it writes into
     threshold: float = 1.0
     cost_fast: float = 0.0  # estimated cost per mutant (multiply-adds and values moved)
     cost_full: float = 0.0
@@ -274,61 +271,33 @@ def _releases(order: list, reads: dict, kept: set) -> dict:
     return release
 
 
-def _op_cost(rule: Rule, width: int) -> float:
-    values = rule.channels * width
-    if rule.kind == "window" and rule.macs:
-        return rule.macs * width + MOVE * values
-    if rule.kind == "window":
-        return MOVE * values * max(1, rule.reads_per_output) / 2
-    return MOVE * values
+def _inplace(order: list, rules: dict, reads: dict, kept: set) -> dict:
+    """``node -> source``: nodes that may write their output into a source's window.
 
-
-def _global_cost(node: fx.Node, traced: Traced) -> float:
-    value = traced.values[node]
-    if node.op == "call_module":
-        module = traced.root.get_submodule(node.target)
-        if isinstance(module, nn.Linear):
-            return module.in_features * module.out_features
-        if isinstance(module, nn.Conv1d) and isinstance(value, torch.Tensor):
-            return module.weight.numel() * value.shape[-1]
-    sizes = [traced.values[n].numel() for n in [node, *node.all_input_nodes]
-             if isinstance(traced.values.get(n), torch.Tensor)]  # fmt: skip
-    return MOVE * max(sizes, default=0) / EXAMPLE_BATCH
-
-
-def _node_cost(node: fx.Node, rules: dict, traced: Traced) -> float:
-    """Estimated cost per mutant of computing a node in full."""
-    rule = rules.get(node)
-    return _op_cost(rule, rule.length) if rule is not None else _global_cost(node, traced)
-
-
-def _costs(plan: Plan, rules: dict, batch_fast: int, batch_full: int) -> tuple[float, float]:
-    """Estimated cost per mutant of the fast path and of full forward passes."""
-    traced = plan.traced
-    varying = [n for n in traced.graph.nodes if n in traced.varying and n.op != "placeholder"]
-    x_rule = rules[traced.input]
-    full = MOVE * x_rule.channels * x_rule.length + sum(_node_cost(n, rules, traced)
-                                                        for n in varying)  # fmt: skip
-    full += len(varying) * OP_OVERHEAD / batch_full
-    fast, ops = 0.0, len(plan.order) + len(plan.rest) + 2 * len(plan.frontier)
-    for node in plan.order:
-        fast += _op_cost(plan.rules[node], plan.widths[node])
-        for read in plan.reads[node].values():
-            if not read.direct and (read.reusable is None or not read.reusable.all()):
-                channels = plan.rules[read.source].channels
-                fast += channels * (GATHER * read.width + MOVE * plan.widths[read.source])
-                ops += 2
-    for node in plan.frontier:
-        fast += 2 * MOVE * plan.rules[node].channels * plan.rules[node].length
-    fast += sum(_node_cost(n, rules, traced) for n in plan.rest)
-    for delta in plan.deltas.values():
-        values = plan.rules[delta.source].channels * plan.widths[delta.source]
-        fast += (GATHER + 2 * MOVE) * values
-        if delta.weight is not None:
-            fast += values * delta.weight.shape[0] + OP_OVERHEAD * 4 / batch_fast
-        ops += 3
-    fast += ops * OP_OVERHEAD / batch_fast
-    return fast, full
+    The source's window must be read by that node alone, directly, kept for nothing else,
+    and be a tensor of its own (the output of a convolution, pooling or combination, never
+    a view that a pointwise node may have made).
+    """
+    readers: dict = {}
+    for node in order:
+        for source in reads[node]:
+            readers.setdefault(source, []).append(node)
+    found = {}
+    for node in order:
+        rule = rules[node]
+        if rule.inplace is None:
+            continue
+        for source, read in reads[node].items():
+            if (
+                read.direct
+                and readers[source] == [node]
+                and source not in kept
+                and rules[source].kind in ("window", "combine")
+                and rules[source].channels == rule.channels
+            ):
+                found[node] = source
+                break
+    return found
 
 
 def _build(traced, kinds, rules, consts, positions, widths, starts, threshold) -> Plan:
@@ -351,7 +320,8 @@ def _build(traced, kinds, rules, consts, positions, widths, starts, threshold) -
     kept |= {s for n in rest for s in n.all_input_nodes if s in chosen}
     return Plan(traced, positions, chosen, {n: widths[n] for n in chosen},
                 {n: starts[n] for n in chosen}, reads, order, frontier, rest, deltas, consts,
-                _releases(order, reads, kept), threshold)  # fmt: skip
+                _releases(order, reads, kept), _inplace(order, chosen, reads, kept),
+                threshold)  # fmt: skip
 
 
 def make_plan(traced: Traced, start: int, end: int, batch_fast: int, batch_full: int) -> Plan:
@@ -374,7 +344,7 @@ def make_plan(traced: Traced, start: int, end: int, batch_fast: int, batch_full:
         plan = _build(traced, kinds, rules, consts, positions, widths, starts, threshold)
         if not any(plan.rules[n].kind == "window" for n in plan.order):
             continue
-        plan.cost_fast, plan.cost_full = _costs(plan, rules, batch_fast, batch_full)
+        plan.cost_fast, plan.cost_full = costs(plan, rules, batch_fast, batch_full)
         if best is None or plan.cost_fast < best.cost_fast:
             best = plan
     if best is None:

@@ -48,6 +48,7 @@ POINTWISE_MODULES = (
     nn.Hardsigmoid, nn.Tanhshrink, nn.LogSigmoid, nn.Identity, Exponential,
 )  # fmt: skip
 DROPOUT_MODULES = (nn.Dropout, nn.Dropout1d, nn.AlphaDropout)
+INPLACE = {"relu": torch.relu_, "sigmoid": torch.sigmoid_, "tanh": torch.tanh_, "exp": torch.exp_}
 POINTWISE_FUNCTIONS = {
     torch.relu, F.relu, F.relu6, F.elu, F.selu, F.celu, F.gelu, F.silu, F.mish, torch.sigmoid,
     F.sigmoid, torch.tanh, F.tanh, F.softplus, F.softsign, F.leaky_relu, F.hardtanh,
@@ -172,7 +173,8 @@ class Classifier:
             and length == self._value(source).shape[-1]
             and self._only_consts_besides(node, {source})
         ):
-            return Rule("pointwise", (source,), length, channels, self._generic(node))
+            return Rule("pointwise", (source,), length, channels, self._generic(node),
+                        inplace=self._inplace(node))  # fmt: skip
         return None
 
     def _is_pointwise(self, node) -> bool:
@@ -218,7 +220,44 @@ class Classifier:
             return None
         if not self._only_consts_besides(node, set(sources)):
             return None
-        return Rule("combine", tuple(sources), length, channels, self._generic(node))
+        inplace = None
+        if self._is_sum(node, sources):
+            a, b = sources
+
+            def inplace(reads, into):  # float addition commutes: the same sum, bit for bit
+                return reads[into].add_(reads[b if into is a else a])
+
+        return Rule("combine", tuple(sources), length, channels, self._generic(node),
+                    inplace=inplace)  # fmt: skip
+
+    def _is_sum(self, node, sources) -> bool:
+        """``a + b`` of two windows, nothing else (no ``alpha``, no third argument)."""
+        sum_call = (node.op == "call_function" and node.target in (operator.add, torch.add)) or (
+            node.op == "call_method" and node.target == "add"
+        )
+        return (
+            sum_call
+            and len(sources) == 2
+            and set(node.args) == set(sources)
+            and (len(node.args) == 2 and not node.kwargs)
+        )
+
+    def _inplace(self, node):
+        """The in-place form of a common activation, as ``(reads, into) -> tensor``."""
+        if node.op == "call_module":
+            module = self.traced.root.get_submodule(node.target)
+            kind = {nn.ReLU: "relu", nn.Sigmoid: "sigmoid", nn.Tanh: "tanh",
+                    Exponential: "exp"}.get(type(module))  # fmt: skip
+        elif node.op == "call_method":
+            kind = node.target if len(node.args) == 1 and not node.kwargs else None
+        else:
+            kind = {torch.relu: "relu", F.relu: "relu", torch.sigmoid: "sigmoid",
+                    torch.tanh: "tanh", torch.exp: "exp"}.get(node.target)  # fmt: skip
+            kind = kind if len(node.args) == 1 and not node.kwargs else None
+        function = INPLACE.get(kind)
+        if function is None:
+            return None
+        return lambda reads, into: function(reads[into])
 
     def _window(self, node, source, length, channels) -> Rule | None:
         """Convolution, pooling, padding and slicing rules (None for other operations)."""

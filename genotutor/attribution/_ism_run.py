@@ -96,7 +96,10 @@ class FastRunner:
                 if shared is None:
                     shared = self._read(node, read, windows[source], seq, index, index_cpu)
                 reads[source] = done[node, source] = shared
-            windows[node] = plan.rules[node].apply(reads)
+            if node in plan.inplace:
+                windows[node] = plan.rules[node].inplace(reads, plan.inplace[node])
+            else:
+                windows[node] = plan.rules[node].apply(reads)
             del reads
             for key in plan.release.get(node, ()):  # free what no later node reads
                 (done if isinstance(key, tuple) else windows).pop(key, None)

@@ -28,6 +28,8 @@ class Rule:
     rules also give ``stride``, ``span`` (the positions one output reads beyond the first),
     ``offset`` (left padding) and ``fill``; ``macs`` is the multiply-adds per output
     position (convolutions) and ``reads_per_output`` the input values read per output value.
+    ``inplace``, where the operation has an in-place form, computes the same output into
+    the window read of the source it is given (for a window that nothing else reads).
     """
 
     kind: str  # "input", "pointwise", "window" or "combine"
@@ -41,6 +43,7 @@ class Rule:
     fill: float = 0.0
     macs: int = 0
     reads_per_output: int = 1
+    inplace: Callable[[dict, fx.Node], torch.Tensor] | None = None  # writes into a read
 
 
 def one(value) -> int:

@@ -33,6 +33,7 @@ import torch
 from torch import nn
 
 from genotutor.attribution._common import check_fast
+from genotutor.attribution._ism_cost import FAST_BATCH, fast_batch_size, group_size
 from genotutor.attribution._ism_plan import Plan, make_plan
 from genotutor.attribution._ism_run import FastRunner
 from genotutor.attribution._ism_trace import EXAMPLE_BATCH, TraceFailed, trace
@@ -41,9 +42,7 @@ from genotutor.validation import check_bool, check_positive_int, check_tensor
 
 SMALL_JOB_SECONDS = 0.5  # "auto" runs a job this short in full, without planning
 CLEARLY_FULL = 1.25  # "auto" times no fast batch when the estimated cost is this much higher
-MEMORY = 1 << 29  # bytes of activations per batch (and of references per group), at most
-TENSOR_BYTES = {"cpu": 1 << 23, "cuda": 1 << 28}  # the largest tensor of a fast batch
-FULL_BATCH, FAST_BATCH = 256, (64, 16384)  # default batch sizes (fast: bounds)
+FULL_BATCH = 256  # default batch size of plain forward passes
 
 
 @dataclass(frozen=True)
@@ -131,32 +130,6 @@ def _mutants(x, seq, base, pos) -> torch.Tensor:
     return mutants
 
 
-def _fast_batch_size(plan: Plan, x: torch.Tensor) -> int:
-    """Mutants per batch: the largest tensor of a batch within ``TENSOR_BYTES`` (CPU: a
-    few MiB, which stay in cache and in the allocator's pool), all of them in ``MEMORY``."""
-    sizes = [plan.rules[n].channels * plan.widths[n] for n in plan.rules]
-    for reads in plan.reads.values():
-        sizes += [plan.rules[r.source].channels * r.width for r in reads.values()]
-    sizes += [plan.rules[n].channels * plan.rules[n].length for n in plan.frontier]
-    for node in plan.rest:
-        value = plan.traced.values[node]
-        if isinstance(value, torch.Tensor):
-            sizes.append(value.numel() // EXAMPLE_BATCH)
-    largest = x.element_size() * max(sizes, default=1)
-    total = x.element_size() * max(sum(sizes), 1)
-    limit = TENSOR_BYTES["cuda" if x.is_cuda else "cpu"]
-    return max(FAST_BATCH[0], min(FAST_BATCH[1], limit // largest, MEMORY // total))
-
-
-def _group_size(plan: Plan, x: torch.Tensor) -> int:
-    """Sequences whose reference activations fit ``MEMORY``."""
-    padding = plan.padding()
-    values = sum(plan.rules[s].channels * (plan.rules[s].length + lr[0] + lr[1])
-                 for (s, _), lr in padding.items())  # fmt: skip
-    values += sum(plan.rules[f].channels * plan.rules[f].length for f in plan.frontier)
-    return max(1, min(len(x), MEMORY // (x.element_size() * max(values, 1))))
-
-
 @dataclass
 class _Batch:
     """Mutants run together: all of one group of sequences, sorted by position."""
@@ -198,7 +171,7 @@ class _Job:
 
     def groups(self, path: str) -> list[slice]:
         n = len(self.x)
-        size = n if path == "full" else _group_size(self.plan, self.x)
+        size = n if path == "full" else group_size(self.plan, self.x)
         return [slice(i, min(i + size, n)) for i in range(0, n, size)]
 
     def enter(self, group: slice) -> None:
@@ -261,7 +234,7 @@ def _choose(job: _Job, fast, table: np.ndarray, outputs, done, batch_size) -> IS
         if fast is True:
             raise _refused(error) from error
         return ISMPlan("full", f"no fast path: {error}", batch_size=batch_full)
-    batch_fast = batch_size or _fast_batch_size(plan, job.x)
+    batch_fast = batch_size or fast_batch_size(plan, job.x)
     info = ISMPlan("fast", "fast=True", plan.stops, len(plan.order), plan.cost_fast,
                    plan.cost_full, batch_size=batch_fast, window_macs=plan.window_macs)  # fmt: skip
     if fast is True:
