@@ -158,6 +158,23 @@ class Functional(nn.Module):
         return self.head(h.view(h.size(0), -1))
 
 
+class Reductions(nn.Module):
+    """Strided pooling, then sums with ``keepdim`` over channels and length, an adaptive
+    average pool, and a flatten into a linear layer: the nodes computed from the change."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.conv = nn.Conv1d(4, 6, 7, padding=3)
+        self.pool = nn.MaxPool1d(3)
+        self.average = nn.AdaptiveAvgPool1d(1)
+        self.head = nn.Linear(6 * 20, 2)
+
+    def forward(self, x):
+        h = self.pool(torch.relu(self.conv(x)))
+        total = h.sum(dim=(1, 2), keepdim=True).flatten(1)
+        return self.head(h.flatten(1)) + total + self.average(h).flatten(1)[:, :2]
+
+
 def _functional() -> nn.Module:
     model = Functional()
     with torch.no_grad():
@@ -199,7 +216,28 @@ MODELS = {  # name: (model, length, select)
     ),
     "branches": (_scaled(Branches()), 40, lambda raw: raw[:, 1]),
     "functional": (_functional(), 48, first_output),
+    "reductions": (_scaled(Reductions()), 60, lambda raw: raw[:, 1]),
 }
+
+
+def test_layout_keys_group_positions_whose_reads_lie_alike():
+    """Positions with one key have one offset in every read (so one slice writes a batch's
+    windows), and after stride-4 pools the keys cycle with the position."""
+    from genotutor.attribution._ism_plan import make_plan
+    from genotutor.attribution._ism_trace import EXAMPLE_BATCH, trace
+
+    model, length, _ = MODELS["conv_pool_cnn"]
+    example = random_sequences(1, length, seed=0).expand(EXAMPLE_BATCH, -1, -1).clone()
+    plan = make_plan(trace(model, example), 0, length, 1024, 256)
+    keys = plan.layout_keys()
+    assert keys.shape == (length,)
+    reads = [r for node_reads in plan.reads.values() for r in node_reads.values() if not r.direct]
+    assert any(len(set(r.offsets)) > 1 for r in reads)  # the offsets do vary
+    for key in set(keys.tolist()):
+        for read in reads:
+            assert len(set(read.offsets[keys == key].tolist())) == 1
+    inner = keys[32:96]  # away from the edges the layout repeats every 16 positions
+    assert len(set(inner.tolist())) <= 16 and all(inner[:-16] == inner[16:])
 
 
 @pytest.mark.parametrize("name", list(MODELS))

@@ -4,10 +4,10 @@ A sum or mean over the length (``h.mean(dim=2)``, ``AdaptiveAvgPool1d(1)``) and 
 followed by a linear layer are linear in their input, so the mutant's output is the
 reference output plus the operation applied to the change of the input, which is zero
 outside the window: ``y = y_ref + sum(window - ref_window) / L``, and for a linear layer
-``y = y_ref + W[:, columns of the window] @ (window - ref_window)``. The columns depend on
-where the window starts; mutants are sorted by position, so the mutants that share a
-start are consecutive and each run is one small matrix product. Neither needs the full
-activation.
+``y = y_ref + W[:, columns of the window] @ (window - ref_window)``. The reference's part
+of each is a difference of two prefix sums, computed once per group of sequences. The
+columns depend on where the window starts; mutants of one position are consecutive, so
+each run of equal starts is one small matrix product. Neither needs the full activation.
 
 Taught in chapter 2 (the fast ISM path).
 """
@@ -42,6 +42,7 @@ class Delta:
     scale: float = 1.0
     weight: torch.Tensor | None = None
     skipped: fx.Node | None = None
+    columns: torch.Tensor | None = None  # weight as (L, C, H): a window's rows are a slice
 
 
 def _argument(node: fx.Node, position: int, name: str, default=None):
@@ -121,25 +122,67 @@ def find_deltas(rest: list, windowed: dict, traced: Traced, consts: dict) -> dic
             ):
                 shape = traced.values[source].shape
                 weight = weight.detach().reshape(weight.shape[0], shape[1], shape[2])
-                delta = Delta(user, source, "linear", weight=weight, skipped=node)
+                delta = Delta(user, source, "linear", weight=weight, skipped=node,
+                              columns=weight.permute(2, 1, 0).contiguous())  # fmt: skip
         if delta is not None:
             found[delta.node] = delta
     return found
 
 
-def delta_value(delta: Delta, change: torch.Tensor, starts: np.ndarray) -> torch.Tensor:
-    """The change of ``delta.node``'s output for a change ``(B, C, W)`` of its source.
+def reference_sums(delta: Delta, reference: torch.Tensor) -> torch.Tensor:
+    """Prefix sums along the length of what the delta subtracts, ``(n, H, L + 1)``.
 
-    ``starts`` holds where each mutant's window starts (on the CPU, non-decreasing).
+    The change of a sum over a window is the window's sum minus the reference's sum over
+    the same positions, which is a difference of two prefix sums; for a linear layer the
+    same holds for ``W[h, c, p] * reference[c, p]`` summed over the channels. Summed in
+    float64, so that the difference of two large prefix sums keeps float32 precision.
+
+    Parameters
+    ----------
+    reference : torch.Tensor, shape (n, C, L)
+        The reference activations of ``delta.source``.
     """
+    values = reference.double()
+    if delta.kind == "linear":
+        values = torch.einsum("hcp,ncp->nhp", delta.weight.double(), values)
+    return F.pad(values.cumsum(dim=2), (1, 0))
+
+
+def delta_value(
+    delta: Delta, window: torch.Tensor, sums: torch.Tensor, seq: torch.Tensor,
+    starts: torch.Tensor, starts_cpu: np.ndarray,
+) -> torch.Tensor:  # fmt: skip
+    """The change of ``delta.node``'s output when its source's window becomes ``window``.
+
+    Parameters
+    ----------
+    window : torch.Tensor, shape (B, C, W)
+        The mutants' windows of the source.
+    sums : torch.Tensor, shape (n, H, L + 1)
+        :func:`reference_sums` of the group's references.
+    seq, starts : torch.Tensor, shape (B,)
+        Each mutant's sequence within the group and where its window starts.
+    starts_cpu : numpy.ndarray, shape (B,)
+        ``starts`` on the CPU; mutants that share a start are best consecutive (one
+        matrix product per run of equal starts).
+    """
+    width = window.shape[2]
+    before = sums[seq, :, starts] - sums[seq, :, starts + width]  # minus the reference's part
     if delta.kind == "sum":
-        return change.sum(dim=delta.dims, keepdim=delta.keepdim) * delta.scale
-    width = change.shape[2]
-    out = change.new_empty(change.shape[0], delta.weight.shape[0])
-    flat = change.reshape(change.shape[0], -1)
-    bounds = [0, *(np.flatnonzero(np.diff(starts)) + 1), len(starts)]
+        change = window.sum(dim=2) + before.to(window.dtype)  # (B, C)
+        change = change[:, :, None]
+        if 1 in delta.dims:
+            change = change.sum(dim=1, keepdim=True)
+        if not delta.keepdim:
+            change = change.squeeze(dim=2)
+            change = change.squeeze(dim=1) if 1 in delta.dims else change
+        return change * delta.scale
+    hidden = delta.columns.shape[2]
+    out = window.new_empty(window.shape[0], hidden)
+    flat = window.transpose(1, 2).reshape(window.shape[0], -1)  # position-major, as columns
+    bounds = [0, *(np.flatnonzero(np.diff(starts_cpu)) + 1), len(starts_cpu)]
     for begin, end in zip(bounds[:-1], bounds[1:], strict=True):
-        start = int(starts[begin])
-        columns = delta.weight[:, :, start : start + width].reshape(delta.weight.shape[0], -1)
-        torch.matmul(flat[begin:end], columns.T, out=out[begin:end])
-    return out
+        start = int(starts_cpu[begin])
+        columns = delta.columns[start : start + width].view(-1, hidden)
+        torch.matmul(flat[begin:end], columns, out=out[begin:end])
+    return out + before.to(window.dtype)

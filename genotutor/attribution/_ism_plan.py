@@ -101,9 +101,25 @@ class Plan:
             names.append(output.name)
         return tuple(names)
 
+    def layout_keys(self) -> np.ndarray:
+        """``(P,)`` labels of the positions whose reads all lie alike: the same offset of
+        the window in every read, the same reuse of earlier reads. A batch of such
+        positions writes each window with one slice; after a stride the offsets cycle
+        with the position, so batches are best made of one label at a time."""
+        columns = [np.zeros(len(self.positions), dtype=np.int64)]
+        for reads in self.reads.values():
+            for read in reads.values():
+                if read.direct:
+                    continue
+                columns.append(read.offsets)
+                if read.provider is not None:
+                    columns += [read.shift, read.reusable]
+        rows = np.stack([np.asarray(c, dtype=np.int64) for c in columns], axis=1)
+        return np.unique(rows, axis=0, return_inverse=True)[1].reshape(-1)
+
     def padding(self) -> dict:
         """``(source, fill) -> (left, right)``: how far each reference is padded for reads."""
-        pads: dict = {(d.source, 0.0): (0, 0) for d in self.deltas.values()}
+        pads: dict = {}
         for reads in self.reads.values():
             for read in reads.values():
                 if read.direct:
@@ -275,8 +291,10 @@ def _inplace(order: list, rules: dict, reads: dict, kept: set) -> dict:
     """``node -> source``: nodes that may write their output into a source's window.
 
     The source's window must be read by that node alone, directly, kept for nothing else,
-    and be a tensor of its own (the output of a convolution, pooling or combination, never
-    a view that a pointwise node may have made).
+    and be a tensor of its own (the output of a convolution, pooling or combination, or of
+    a node that itself wrote into one; never a view that a pointwise node may have made):
+    ``h + relu(conv(h))`` then writes the ReLU into the convolution's output and the sum
+    into the ReLU's.
     """
     readers: dict = {}
     for node in order:
@@ -292,7 +310,7 @@ def _inplace(order: list, rules: dict, reads: dict, kept: set) -> dict:
                 read.direct
                 and readers[source] == [node]
                 and source not in kept
-                and rules[source].kind in ("window", "combine")
+                and (rules[source].kind in ("window", "combine") or source in found)
                 and rules[source].channels == rule.channels
             ):
                 found[node] = source

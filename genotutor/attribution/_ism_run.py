@@ -16,7 +16,7 @@ import torch
 import torch.nn.functional as F
 from torch.fx.node import map_arg
 
-from genotutor.attribution._ism_delta import delta_value
+from genotutor.attribution._ism_delta import delta_value, reference_sums
 from genotutor.attribution._ism_plan import Plan, Read
 from genotutor.attribution._ism_trace import call, run_graph
 
@@ -34,9 +34,11 @@ class FastRunner:
     def __init__(self, plan: Plan, x: torch.Tensor) -> None:
         self.plan, self.device = plan, x.device
         pads = plan.padding()
-        keep = {source for source, _ in pads} | set(plan.frontier) | set(plan.deltas)
+        sources = {d.source for d in plan.deltas.values()}
+        keep = {source for source, _ in pads} | set(plan.frontier) | set(plan.deltas) | sources
         self.reference_output, kept = run_graph(plan.traced, x, keep)
         self.delta_refs = {node: kept[node] for node in plan.deltas}
+        self.delta_sums = {n: reference_sums(d, kept[d.source]) for n, d in plan.deltas.items()}
         kept[plan.traced.input] = x
         self.tables = {}  # (source, fill) -> padded reference, channels last: (n * L', C)
         self.padded_length, self.left = {}, {}
@@ -79,7 +81,7 @@ class FastRunner:
             Sequence (within the group), new base, and index of the position among the
             plan's positions, of each mutant.
         index_cpu : numpy.ndarray, shape (B,)
-            ``index`` on the CPU (non-decreasing: mutants are sorted by position).
+            ``index`` on the CPU.
         select : callable
             Maps the model's raw output for ``B`` mutants to a ``(B,)`` tensor.
         """
@@ -142,38 +144,44 @@ class FastRunner:
     def _read(self, node, read: Read, window, seq, index, index_cpu):
         """The values of ``read.source`` (mutated) at the positions ``node`` reads.
 
-        Rows of the channels-last reference table are gathered (one row per position),
-        then the source's window is written over them: one slice for the whole batch when
-        it sits at one offset in every read, else row by row (rows that fall outside the
-        read go to a spare row).
+        Rows of the channels-last reference table are gathered (one row per position) and
+        the source's window is written over them. Where the window sits at one offset in
+        every read of the batch it is one slice, and where it covers most of the read only
+        the reference rows on either side are gathered (gathers are the costly copies);
+        else the window is written row by row (rows that fall outside the read go to a
+        spare row).
         """
         key, width, n = (read.source, read.fill), read.width, len(seq)
         begin = seq * self.padded_length[key] + self.firsts[node, read.source][index]
-        rows = self._gather(key, begin, width, spare=1)
-        out = rows[:-1].view(n, width, -1)
         size = window.shape[2]
-        offsets = read.offsets[index_cpu[0] : index_cpu[-1] + 1]
+        offsets = read.offsets[index_cpu]
         if np.all(offsets == offsets[0]):  # one offset for the whole batch: a slice
             offset = int(offsets[0])
             lo, hi = max(offset, 0), min(offset + size, width)
+            middle = window[:, :, lo - offset : hi - offset].transpose(1, 2)
+            if 2 * (hi - lo) > width:
+                parts = [self._gather(key, begin, lo).view(n, lo, -1)] if lo else []
+                parts.append(middle)
+                if hi < width:
+                    parts.append(self._gather(key, begin + hi, width - hi).view(n, width - hi, -1))
+                return torch.cat(parts, dim=1).transpose(1, 2)
+            out = self._gather(key, begin, width).view(n, width, -1)
             if lo < hi:
-                out[:, lo:hi, :] = window[:, :, lo - offset : hi - offset].transpose(1, 2)
-        else:
-            where = self.offsets[node, read.source][index][:, None] + self._arange(size)
-            inside = (where >= 0) & (where < width)
-            where = torch.where(inside, where + self._arange(n)[:, None] * width, n * width)
-            rows.index_copy_(0, where.view(-1), window.transpose(1, 2).reshape(-1, rows.shape[1]))
-        return out.transpose(1, 2)
+                out[:, lo:hi, :] = middle
+            return out.transpose(1, 2)
+        rows = self._gather(key, begin, width, spare=1)
+        where = self.offsets[node, read.source][index][:, None] + self._arange(size)
+        inside = (where >= 0) & (where < width)
+        where = torch.where(inside, where + self._arange(n)[:, None] * width, n * width)
+        rows.index_copy_(0, where.view(-1), window.transpose(1, 2).reshape(-1, rows.shape[1]))
+        return rows[:-1].view(n, width, -1).transpose(1, 2)
 
     def _delta(self, delta, window, seq, index, index_cpu) -> torch.Tensor:
         """A linear node's output: its reference plus the change of its windowed input."""
-        key = (delta.source, 0.0)
-        begin = seq * self.padded_length[key] + self.starts[delta.source][index] + self.left[key]
-        width = window.shape[2]
-        reference = self._gather(key, begin, width).view(len(seq), width, -1)
-        change = window - reference.transpose(1, 2)
-        starts = self.plan.starts[delta.source][index_cpu]
-        return self.delta_refs[delta.node].index_select(0, seq) + delta_value(delta, change, starts)
+        starts = self.starts[delta.source][index]
+        change = delta_value(delta, window, self.delta_sums[delta.node], seq, starts,
+                             self.plan.starts[delta.source][index_cpu])  # fmt: skip
+        return self.delta_refs[delta.node].index_select(0, seq) + change
 
     def _materialize(self, node, window, seq, index) -> torch.Tensor:
         """The full activation of ``node`` for each mutant: its reference, window written in."""
@@ -187,9 +195,8 @@ def _shared(read: Read, done: dict, index_cpu: np.ndarray):
     """The read as a slice of an earlier read of the same input, or None."""
     if read.provider is None:
         return None
-    span = slice(int(index_cpu[0]), int(index_cpu[-1]) + 1)
-    shift = read.shift[span]
-    if not read.reusable[span].all() or not np.all(shift == shift[0]):
+    shift = read.shift[index_cpu]
+    if not read.reusable[index_cpu].all() or not np.all(shift == shift[0]):
         return None
     begin = int(shift[0])
     return done[read.provider, read.source][:, :, begin : begin + read.width]

@@ -12,7 +12,8 @@ are written into full copies of the reference activations and the rest of the mo
 in full (:mod:`genotutor.attribution._ism_plan` says how windows grow and where they stop).
 
 ``fast="auto"`` takes the fast path only where it is faster than plain forward passes of
-the mutants. It runs two batches in full and times the second; a job that would then end
+the mutants. It runs two small batches (``PROBE_BATCH`` mutants) in full and times the
+second (the first pays for one-time set-up); a job that would then end
 within ``SMALL_JOB_SECONDS`` stays in full (planning would cost more than it saves).
 Otherwise it plans the fast path, and unless the estimated work per mutant already says
 the fast path is slower, runs two fast batches, times the second, and gives the rest to
@@ -43,6 +44,7 @@ from genotutor.validation import check_bool, check_positive_int, check_tensor
 SMALL_JOB_SECONDS = 0.5  # "auto" runs a job this short in full, without planning
 CLEARLY_FULL = 1.25  # "auto" times no fast batch when the estimated cost is this much higher
 FULL_BATCH = 256  # default batch size of plain forward passes
+PROBE_BATCH = 32  # mutants per batch that "auto" times in full: a full batch is expensive
 
 
 @dataclass(frozen=True)
@@ -132,7 +134,8 @@ def _mutants(x, seq, base, pos) -> torch.Tensor:
 
 @dataclass
 class _Batch:
-    """Mutants run together: all of one group of sequences, sorted by position."""
+    """Mutants run together: all of one group of sequences, sorted by position (the fast
+    path: by the layout of their reads, then by position)."""
 
     group: slice
     rows: np.ndarray  # indices into the job's edits
@@ -140,16 +143,24 @@ class _Batch:
     index: np.ndarray  # (B,) position indices, on the CPU
 
 
-def _batches(edits: np.ndarray, device, groups, batch: int, done: np.ndarray) -> list[_Batch]:
+def _batches(
+    edits: np.ndarray, device, groups, batch: int, done: np.ndarray, limit: int | None = None,
+    order: np.ndarray | None = None,
+) -> list[_Batch]:  # fmt: skip
+    """The edits not ``done``, in batches of ``batch`` within a group (the first ``limit``),
+    taken in the ``order`` given (a permutation of the edits; default: as they are)."""
     found = []
+    order = np.arange(len(edits)) if order is None else order
     for group in groups:
         inside = (edits[:, 1] >= group.start) & (edits[:, 1] < group.stop) & ~done
-        rows = inside.nonzero()[0]
+        rows = order[inside[order]]
         for i in range(0, len(rows), batch):
             chosen = rows[i : i + batch]
             local = edits[chosen] - np.array([0, group.start, 0])
             found.append(_Batch(group, chosen, torch.as_tensor(local, device=device),
                                 local[:, 0]))  # fmt: skip
+            if limit is not None and len(found) == limit:
+                return found
     return found
 
 
@@ -160,14 +171,25 @@ class _Job:
         self.model, self.x, self.select, self.bar = model, x, select, bar
         self.start, self.end, self.reference = start, end, reference
         self.plan: Plan | None = None
+        self.fast_order: np.ndarray | None = None
         self.runner: FastRunner | None = None
         self.group: slice | None = None
 
-    def make_plan(self, batch_full: int) -> Plan:
+    def make_plan(self, batch_full: int, edits: np.ndarray) -> Plan:
+        """Plan the fast path, and the order of its mutants: by the layout of their reads,
+        then by position (:meth:`Plan.layout_keys`)."""
         example = self.x[:1].expand(EXAMPLE_BATCH, -1, -1).clone()
         self.plan = make_plan(trace(self.model, example), self.start, self.end,
                               FAST_BATCH[1], batch_full)  # fmt: skip
+        index = edits[:, 0]
+        self.fast_order = np.lexsort((index, self.plan.layout_keys()[index]))
         return self.plan
+
+    def batches(self, path: str, edits: np.ndarray, batch: int, done: np.ndarray,
+                limit: int | None = None) -> list[_Batch]:  # fmt: skip
+        """The batches of ``path`` still to run (the fast path's in its own order)."""
+        order = self.fast_order if path == "fast" else None
+        return _batches(edits, self.x.device, self.groups(path), batch, done, limit, order)
 
     def groups(self, path: str) -> list[slice]:
         n = len(self.x)
@@ -216,12 +238,15 @@ def _timed_run(job: _Job, path: str, batch: _Batch, outputs, done) -> float:
 
 def _choose(job: _Job, fast, table: np.ndarray, outputs, done, batch_size) -> ISMPlan:
     """The path to take. With ``fast="auto"`` two batches of each path are run (and kept):
-    the second of each is timed, and the faster path takes the rest."""
+    the second of each is timed, and the faster path takes the rest. The full path is
+    timed on ``PROBE_BATCH`` mutants: per mutant, a plain forward pass costs about the same
+    at any batch size that fills the machine, and full batches are the expensive ones."""
     batch_full = batch_size or FULL_BATCH
     if fast is False:
         return ISMPlan("full", "fast=False", batch_size=batch_full)
     if fast == "auto":
-        first = _batches(table, job.x.device, job.groups("full"), batch_full, done)[:2]
+        probe = min(batch_full, PROBE_BATCH)
+        first = job.batches("full", table, probe, done, limit=2)
         seconds_full = [_timed_run(job, "full", batch, outputs, done) for batch in first][-1]
         left = seconds_full * int((~done).sum())
         if left < SMALL_JOB_SECONDS:
@@ -229,7 +254,7 @@ def _choose(job: _Job, fast, table: np.ndarray, outputs, done, batch_size) -> IS
                 "full", f"a small job ({left:.2g} s left in full)", batch_size=batch_full
             )
     try:
-        plan = job.make_plan(batch_full)
+        plan = job.make_plan(batch_full, table)
     except TraceFailed as error:
         if fast is True:
             raise _refused(error) from error
@@ -242,7 +267,7 @@ def _choose(job: _Job, fast, table: np.ndarray, outputs, done, batch_size) -> IS
     estimate = f"estimated cost per mutant, fast / full: {plan.cost_fast / plan.cost_full:.2f}"
     if plan.cost_fast > CLEARLY_FULL * plan.cost_full:
         return replace(info, path="full", reason=estimate, batch_size=batch_full)
-    first = _batches(table, job.x.device, job.groups("fast"), batch_fast, done)[:2]
+    first = job.batches("fast", table, batch_fast, done, limit=2)
     seconds = [_timed_run(job, "fast", batch, outputs, done) for batch in first]
     seconds_fast = seconds[-1] if seconds else 0.0  # the first also builds the references
     path = "fast" if seconds_fast <= seconds_full else "full"
@@ -261,7 +286,7 @@ def _run_rest(job: _Job, info: ISMPlan, table, outputs, done) -> None:
     """Run the edits not yet done along ``info.path``."""
     where = f"fast to {', '.join(info.stops)}" if info.path == "fast" else "full"
     job.bar.set_description(f"ISM ({where})")
-    for batch in _batches(table, job.x.device, job.groups(info.path), info.batch_size, done):
+    for batch in job.batches(info.path, table, info.batch_size, done):
         outputs[torch.as_tensor(batch.rows, device=outputs.device)] = job.run(info.path, batch)
         done[batch.rows] = True
 
