@@ -249,7 +249,9 @@ def main() -> None:
         print(f"DeepLIFT-SHAP: Basset({args.length}), {args.n} random sequences")
         references = dinucleotide_shuffle(x, n=args.references, seed=0)
         runs = {
-            "genotutor": lambda: attribute(model, x, "deeplift_shap", references=references),
+            "genotutor": lambda: attribute(
+                model, x, "deeplift_shap", references=references, progress=False
+            ),
             "tangermeme": lambda: tangermeme_deeplift_shap(
                 model, x, references, args.tangermeme_batch
             ),

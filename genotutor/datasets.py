@@ -64,7 +64,7 @@ def data_path(name: str) -> Path:
     return path
 
 
-# --------------------------------------------------------------------------- MPSA (chapter 6)
+# --------------------------------------------------------------------------- MPSA (chapter 7)
 MPSA_FILE = "mpsa_data.csv.gz"
 MPSA_SHA256 = "df1251425d7bae15cbae5922c9b05e7765344fc4bb13970fb44b51370c09cf74"
 MPSA_SETS = ("training", "validation", "test")
@@ -109,7 +109,7 @@ def load_mpsa(*, verify: bool = True):
     ValueError
         If the file's checksum is not the recorded one.
 
-    Taught in chapter 6.
+    Taught in chapter 7.
     """
     import pandas as pd
 

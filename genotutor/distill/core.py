@@ -1,6 +1,6 @@
 """Distillation: fit an interpretable student to a teacher's outputs, and score the fit.
 
-Taught in chapter 7, "Distilling a splicing model".
+Taught in chapter 8, "Distilling a splicing model".
 """
 
 from __future__ import annotations
@@ -33,7 +33,7 @@ def build_student(kind: str, length: int, **options: object) -> nn.Module:
     """A fresh student: ``"additive"``, ``"pairwise"`` (neighbours up to 3 apart by default)
     or ``"neural_basis"``; ``options`` go to the student's constructor.
 
-    Taught in chapter 7.
+    Taught in chapter 8.
     """
     check_choice(kind, "student", STUDENTS)
     if kind == "additive":
@@ -49,7 +49,7 @@ class Distilled:
     ``history``, the rows of ``sequences`` held out for early stopping (``valid_index``),
     the cache ``config`` and whether the student came ``from_cache``.
 
-    Taught in chapter 7.
+    Taught in chapter 8.
     """
 
     student: nn.Module
@@ -87,7 +87,7 @@ def distill(
         Any model of ``(N, 4, L)`` sequences.
     sequences : torch.Tensor, shape (N, 4, L)
         Where to query the teacher: reference-like or random sequences give different
-        students (that is the point of chapter 7).
+        students (that is the point of chapter 8).
     student : {"additive", "pairwise", "neural_basis"}
         See :func:`build_student`.
     student_options : dict, optional
@@ -113,7 +113,7 @@ def distill(
     -------
     Distilled
 
-    Taught in chapter 7.
+    Taught in chapter 8.
     """
     check_model(teacher, "teacher")
     check_tensor(sequences, "sequences")
@@ -168,7 +168,7 @@ def agreement(prediction: object, reference: object) -> dict[str, float]:
     against ``reference``; both of shape (N,).
 
     R^2 compares the values as they are; Pearson and Spearman forgive a linear or a
-    monotone rescaling. Taught in chapter 7.
+    monotone rescaling. Taught in chapter 8.
     """
     p, r = _as_vector(prediction, "prediction"), _as_vector(reference, "reference")
     if len(p) != len(r):
@@ -194,7 +194,7 @@ def fidelity(
     """How well a student reproduces its teacher on (held-out) sequences ``x``.
 
     Returns :func:`agreement` of the student's output with the teacher's value (chosen
-    by ``output`` and ``target``, as in :func:`distill`), plus ``n``. Taught in chapter 7.
+    by ``output`` and ``target``, as in :func:`distill`), plus ``n``. Taught in chapter 8.
     """
     check_model(student, "student")
     check_model(teacher, "teacher")
@@ -224,7 +224,7 @@ def blind_spot_table(
     pandas.DataFrame
         One row per model, one column per set.
 
-    Taught in chapter 7.
+    Taught in chapter 8.
     """
     check_choice(metric, "metric", METRICS)
     if not isinstance(models, dict) or not models:

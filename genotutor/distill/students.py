@@ -1,6 +1,6 @@
 """Interpretable students: additive and pairwise position models, and a neural-basis CNN.
 
-Taught in chapter 7, "Distilling a splicing model".
+Taught in chapter 8, "Distilling a splicing model".
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from genotutor.sequences import check_positive_int
 class AdditiveStudent(nn.Module):
     """``y = b + sum_l theta[l, x_l]`` (+ pairwise terms between nearby positions).
 
-    Input ``(N, 4, L)``, output ``(N, 1)``. Taught in chapter 7.
+    Input ``(N, 4, L)``, output ``(N, 1)``. Taught in chapter 8.
 
     Parameters
     ----------
@@ -52,7 +52,7 @@ class AdditiveStudent(nn.Module):
 def position_encoding(length: int, periods: tuple[float, ...]) -> torch.Tensor:
     """Sinusoidal position features: ``(2 * len(periods), length)`` sines and cosines.
 
-    Period 3 is the reading frame. Taught in chapter 7.
+    Period 3 is the reading frame. Taught in chapter 8.
     """
     position = torch.arange(length, dtype=torch.float32)
     rows = []
@@ -65,7 +65,7 @@ def position_encoding(length: int, periods: tuple[float, ...]) -> torch.Tensor:
 class NeuralBasisStudent(nn.Module):
     """A few convolution filters, per-position shape functions, summed; a small output map.
 
-    Input ``(N, 4, L)``, output ``(N, 1)``. Taught in chapter 7.
+    Input ``(N, 4, L)``, output ``(N, 1)``. Taught in chapter 8.
 
     For filter k at position p with activation ``a = ELU(conv_k(x))[p]``, the contribution
     is the shape function ``f_k(a, p) = sum_b phi_b(a) * (u_kb + sum_j v_kbj e_j(p))``:
@@ -154,7 +154,7 @@ class NeuralBasisStudent(nn.Module):
     def shape_function(self, k: int, activations: np.ndarray, positions: np.ndarray):
         """``f_k(a, p)`` on a grid, times the filter's output weight: ``(len(p), len(a))``.
 
-        Taught in chapter 7.
+        Taught in chapter 8.
         """
         a = torch.as_tensor(np.asarray(activations, dtype=np.float32))
         weights = self.shape_weights()[k, torch.as_tensor(np.asarray(positions))]  # (P, B)

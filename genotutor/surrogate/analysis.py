@@ -1,6 +1,6 @@
 """Using surrogates: single-variant effects, and SQUID's whole loop on a DNN.
 
-Taught in chapter 6, "Surrogate models".
+Taught in chapter 7, "Surrogate models".
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ from genotutor.validation import check_region, check_tensor
 def single_mutants(x: torch.Tensor) -> torch.Tensor:
     """All ``3 L`` single-substitution mutants of one ``(4, L)`` sequence, plus copies of
     ``x`` itself in the wild-type slots: shape ``(L * 4, 4, L)``, row ``l * 4 + c`` has
-    base ``c`` at position ``l``. Taught in chapter 6."""
+    base ``c`` at position ``l``. Taught in chapter 7."""
     length = x.shape[-1]
     mutants = x[None].repeat(4 * length, 1, 1)
     rows = torch.arange(4 * length)
@@ -55,7 +55,7 @@ def variant_effects(
     torch.Tensor, shape (4, L)
         ``effects[c, l] = f(x with base c at l) - f(x)``; zero at the bases of ``x``.
 
-    Taught in chapter 6.
+    Taught in chapter 7.
     """
     if not isinstance(surrogate, Surrogate):
         raise TypeError(f"surrogate must be a fitted Surrogate; found {type(surrogate).__name__}")
@@ -133,7 +133,7 @@ def explain_locus(
     -------
     LocusSurrogate
 
-    Taught in chapter 6.
+    Taught in chapter 7.
     """
     check_model(model)
     n = check_positive_int(n, "n")
@@ -199,7 +199,7 @@ def explain_loci(
     list of LocusSurrogate
         In the order of ``loci``.
 
-    Taught in chapter 6.
+    Taught in chapter 7.
     """
     check_model(model)
     if isinstance(loci, torch.Tensor):

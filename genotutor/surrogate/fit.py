@@ -1,6 +1,6 @@
 """Fitting a surrogate model to a library and its labels, and reading it out.
 
-Taught in chapter 6, "Surrogate models".
+Taught in chapter 7, "Surrogate models".
 """
 
 from __future__ import annotations
@@ -59,7 +59,7 @@ class Surrogate:
     start : int
         Position of the first modelled column in the original sequence (for windows).
 
-    Taught in chapter 6.
+    Taught in chapter 7.
     """
 
     net: SurrogateNet
@@ -100,7 +100,7 @@ class Surrogate:
         -------
         torch.Tensor, shape (N,)
 
-        Taught in chapter 6.
+        Taught in chapter 7.
         """
         check_choice(output, "output", ("y", "phi"))
         phi = self.net.latent(self._features(x))
@@ -112,7 +112,7 @@ class Surrogate:
         """``(theta_0, theta_lc (L, 4), theta_pairs (L, 4, L, 4) or None)`` in ``gauge``.
 
         Characters never seen at a position in the library get parameter 0 after gauge
-        fixing (the data say nothing about them). Taught in chapter 6.
+        fixing (the data say nothing about them). Taught in chapter 7.
         """
         check_choice(gauge, "gauge", GAUGES)
         net = self.net
@@ -138,7 +138,7 @@ class Surrogate:
         """The additive parameters as an ``(L, 4)`` DataFrame ready for logomaker.
 
         Columns A, C, G, T; index the positions in the original sequence (``start`` on).
-        Taught in chapter 6.
+        Taught in chapter 7.
         """
         _, theta_lc, _ = self.parameters(gauge=gauge)
         index = np.arange(self.start, self.start + self.length)
@@ -147,7 +147,7 @@ class Surrogate:
     def pairwise_params(self, *, gauge: str = "empirical") -> np.ndarray:
         """The pairwise parameters, shape ``(L, 4, L, 4)``, nonzero only for ``l < l'``.
 
-        Taught in chapter 6.
+        Taught in chapter 7.
         """
         if self.net.gpmap != "pairwise":
             raise ValueError("pairwise_params needs a surrogate fitted with gpmap='pairwise'")
@@ -155,7 +155,7 @@ class Surrogate:
 
     def pairwise_strength(self, *, gauge: str = "empirical") -> pd.DataFrame:
         """Size of each position pair's interaction: the root sum of squares of its 16
-        gauge-fixed parameters, as a symmetric ``(L, L)`` DataFrame. Taught in chapter 6."""
+        gauge-fixed parameters, as a symmetric ``(L, L)`` DataFrame. Taught in chapter 7."""
         pairs = self.pairwise_params(gauge=gauge)
         strength = np.sqrt((pairs**2).sum(axis=(1, 3)))
         index = np.arange(self.start, self.start + self.length)
@@ -165,7 +165,7 @@ class Surrogate:
     def nonlinearity_curve(self, *, points: int = 200, span: float = 4.0) -> pd.DataFrame:
         """The fitted nonlinearity and noise: ``phi``, ``y_hat``, ``lower``, ``upper``
         (``y_hat`` -/+ one noise standard deviation) on a grid of phi in +/- ``span`` sd.
-        Taught in chapter 6."""
+        Taught in chapter 7."""
         phi = torch.linspace(-span, span, points)
         standard = self.net.shape(phi)
         sd = self.net.log_scale(standard).exp() * self.net.y_scale
@@ -181,7 +181,7 @@ class Surrogate:
 
     def r2(self, x: torch.Tensor, y: object) -> float:
         """Squared Pearson correlation of the surrogate's ``y_hat`` with ``y`` (MAVE-NN's
-        R^2). Taught in chapter 6."""
+        R^2). Taught in chapter 7."""
         y_hat = self.predict(x).double().numpy()
         labels = check_labels(y, len(y_hat)).double().numpy()
         return float(np.corrcoef(y_hat, labels)[0, 1] ** 2)
@@ -193,7 +193,7 @@ class Surrogate:
 
         Estimated with the Kraskov-Stoegbauer-Grassberger k-nearest-neighbour estimator
         (scikit-learn's ``mutual_info_regression``). ``y_hat`` is a monotone function of
-        ``phi``, so this is also ``I[y; y_hat]``. Taught in chapter 6.
+        ``phi``, so this is also ``I[y; y_hat]``. Taught in chapter 7.
         """
         try:
             from sklearn.feature_selection import mutual_info_regression
@@ -321,7 +321,7 @@ def fit_surrogate(
     -------
     Surrogate
 
-    Taught in chapter 6.
+    Taught in chapter 7.
     """
     library = check_one_hot(library, "library")
     n, _, length = library.shape

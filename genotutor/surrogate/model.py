@@ -13,7 +13,7 @@ a DNN's predictions on a mutagenesis library:
   (``"gaussian"``) or a quadratic polynomial of ``y_hat`` (``"heteroscedastic"``, MAVE-NN's
   Gaussian noise model; SQUID's default is a skewed-t one).
 
-Taught in chapter 6.
+Taught in chapter 7.
 """
 
 from __future__ import annotations
@@ -46,7 +46,7 @@ class SurrogateNet(nn.Module):
     hidden : int
         Number of tanh units K of the GE nonlinearity (50 in MAVE-NN and SQUID).
 
-    Taught in chapter 6.
+    Taught in chapter 7.
     """
 
     def __init__(self, length: int, gpmap: str, nonlinearity: str, noise: str, hidden: int):

@@ -62,7 +62,7 @@ class PriorExplorer(widgets.VBox):
     summary : ipywidgets.HTML
         Each model's penalty and high-frequency mass for the chosen sequence.
 
-    Taught in chapter 5.
+    Taught in chapter 6.
     """
 
     def __init__(
@@ -196,5 +196,5 @@ def prior_explorer(
     truth: torch.Tensor | None = None,
     freq_limit: int = 30,
 ) -> PriorExplorer:
-    """Build a :class:`PriorExplorer` (chapter 5) for any models and sequences."""
+    """Build a :class:`PriorExplorer` (chapter 6) for any models and sequences."""
     return PriorExplorer(models, x, truth=truth, freq_limit=freq_limit)

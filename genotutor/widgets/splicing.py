@@ -47,7 +47,7 @@ class SplicingExplorer(widgets.VBox):
     sequence, position, base, edit : ipywidgets controls
     summary : ipywidgets.HTML
 
-    Taught in chapter 7.
+    Taught in chapter 8.
     """
 
     def __init__(
@@ -158,5 +158,5 @@ def splicing_explorer(
     frame: int = 0,
     target: int = 0,
 ) -> SplicingExplorer:
-    """Build a :class:`SplicingExplorer` (chapter 7) for any models and sequences."""
+    """Build a :class:`SplicingExplorer` (chapter 8) for any models and sequences."""
     return SplicingExplorer(models, x, region=region, frame=frame, target=target)

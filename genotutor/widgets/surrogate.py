@@ -44,7 +44,7 @@ class SurrogateExplorer(widgets.VBox):
     summary : ipywidgets.HTML
         Held-out R^2 of the surrogate and the library's mean number of mutations.
 
-    Taught in chapter 6.
+    Taught in chapter 7.
     """
 
     def __init__(
@@ -160,6 +160,6 @@ class SurrogateExplorer(widgets.VBox):
 
 
 def surrogate_explorer(model: nn.Module, x: torch.Tensor, **options: object) -> SurrogateExplorer:
-    """Build a :class:`SurrogateExplorer` (chapter 6) for any model and loci; ``options``
+    """Build a :class:`SurrogateExplorer` (chapter 7) for any model and loci; ``options``
     are its keyword arguments (``truth``, ``window``, ``centres``, ``target``)."""
     return SurrogateExplorer(model, x, **options)
