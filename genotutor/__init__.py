@@ -21,7 +21,7 @@ from __future__ import annotations
 __version__ = "0.1.0"
 
 import genotutor.distill as distill  # the package, callable as distill.distill
-from genotutor.attribution import attribute, correct_gradients, make_baseline
+from genotutor.attribution import attribute, attribute_layer, correct_gradients, make_baseline
 from genotutor.cache import memoize, train_or_load
 from genotutor.distill import fidelity
 from genotutor.evaluation import (
@@ -53,6 +53,7 @@ __all__ = [
     "DeepBind",
     "__version__",
     "attribute",
+    "attribute_layer",
     "attribution_auprc",
     "attribution_auroc",
     "auroc",

@@ -1,4 +1,5 @@
-"""Input attributions: one entry point, :func:`attribute`, for every method of chapter 2.
+"""Input attributions: one entry point, :func:`attribute`, for every method of chapter 2
+(and :func:`attribute_layer` for the units of a hidden layer, chapter 3).
 
 ``attribute(model, x, method, target=0, **options)`` takes one-hot sequences ``(N, 4, L)``
 and returns scores of the same shape. Gradient methods run through captum; ISM and
@@ -40,6 +41,7 @@ from genotutor.attribution._common import (
     evaluating,
     n_outputs,
 )
+from genotutor.attribution._common import reference_input as _reference
 from genotutor.attribution.gradients import (
     correct_gradients,
     grad_x_input,
@@ -48,13 +50,13 @@ from genotutor.attribution.gradients import (
     smoothgrad,
 )
 from genotutor.attribution.ism import check_window, ism
+from genotutor.attribution.layer import LAYER_METHODS, attribute_layer
 from genotutor.parallel import run_tasks
 from genotutor.sequences import (
     check_choice,
     check_model,
     check_target,
     check_tensor,
-    dinucleotide_shuffle,
 )
 from genotutor.targets import Output, Target, TargetModel, plain, select
 from genotutor.validation import check_positive_int
@@ -119,17 +121,6 @@ def make_baseline(x: torch.Tensor, baseline: str | torch.Tensor = "zeros", *, se
     x = check_tensor(x, "x")
     seed = check_option("seed", seed)
     return _reference(x, check_reference(baseline, x, "baseline"), seed)
-
-
-def _reference(x: torch.Tensor, checked: str | torch.Tensor, seed: int) -> torch.Tensor:
-    """The ``(N, 4, L)`` reference for an already checked baseline name or tensor."""
-    if isinstance(checked, torch.Tensor):
-        return checked
-    if checked == "zeros":
-        return torch.zeros_like(x)
-    if checked == "uniform":
-        return torch.full_like(x, 0.25)
-    return torch.stack([dinucleotide_shuffle(row, n=1, seed=seed)[0] for row in x])
 
 
 def _check_references(method: str, x: torch.Tensor, options: dict) -> dict:
@@ -365,8 +356,10 @@ def project(hypothetical: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
 __all__ = [
     "BASELINES",
     "GRADIENT_METHODS",
+    "LAYER_METHODS",
     "METHODS",
     "attribute",
+    "attribute_layer",
     "correct_gradients",
     "make_baseline",
     "project",

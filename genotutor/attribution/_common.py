@@ -8,6 +8,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from genotutor.sequences import dinucleotide_shuffle
 from genotutor.training import evaluating  # noqa: F401  (re-exported for the methods)
 from genotutor.validation import (
     _describe,
@@ -135,6 +136,19 @@ def check_reference(value: object, x: torch.Tensor, name: str) -> str | torch.Te
     if isinstance(value, str):
         return check_choice(value, name, BASELINES)
     return check_baseline(value, x, name)
+
+
+def reference_input(x: torch.Tensor, checked: str | torch.Tensor, seed: int) -> torch.Tensor:
+    """The ``(N, 4, L)`` reference for an already checked baseline name or tensor
+    (see :func:`check_reference`): all zeros, 0.25 everywhere, or one dinucleotide shuffle
+    of each sequence, each with its own generator seeded by ``seed``."""
+    if isinstance(checked, torch.Tensor):
+        return checked
+    if checked == "zeros":
+        return torch.zeros_like(x)
+    if checked == "uniform":
+        return torch.full_like(x, 0.25)
+    return torch.stack([dinucleotide_shuffle(row, n=1, seed=seed)[0] for row in x])
 
 
 def batches(n: int, batch_size: int) -> list[slice]:
