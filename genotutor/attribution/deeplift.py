@@ -40,6 +40,7 @@ LINEAR = (
     nn.AvgPool1d, nn.AdaptiveAvgPool1d, nn.ConstantPad1d, nn.ZeroPad1d,
 )  # fmt: skip
 _SMALL = 1e-6
+N_REFERENCES = 20  # DeepLIFT-SHAP's default number of dinucleotide shuffles per sequence
 
 
 def _derivative(module: nn.Module, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
@@ -284,7 +285,7 @@ def shap_references(x: torch.Tensor, options: dict) -> torch.Tensor:
     """DeepLIFT-SHAP references ``(N, R, 4, L)`` from the ``references``, ``n_references``
     and ``seed`` options (which it removes from ``options``).
 
-    Default: ``n_references=20`` dinucleotide shuffles of each sequence. Each sequence is
+    Default: ``N_REFERENCES`` (20) dinucleotide shuffles of each sequence. Each sequence is
     shuffled with its own generator seeded by ``seed``, so its references (and scores) do
     not depend on the other sequences in ``x``. ``references`` of shape ``(R, 4, L)`` are
     shared by all sequences.
@@ -297,7 +298,7 @@ def shap_references(x: torch.Tensor, options: dict) -> torch.Tensor:
     checked = check_shap_references(references, n_references, x)
     if checked is not None:
         return checked
-    n = 20 if n_references is None else n_references
+    n = N_REFERENCES if n_references is None else n_references
     return torch.stack([dinucleotide_shuffle(row, n=n, seed=seed) for row in x])
 
 
