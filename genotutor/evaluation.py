@@ -258,6 +258,35 @@ def continuous_jaccard(scores_a: object, scores_b: object) -> np.ndarray:
         return np.where(union > 0, inter / union, np.nan)
 
 
+def positional_jaccard(scores_a: object, scores_b: object) -> np.ndarray:
+    """The continuous Jaccard of Tseng et al.'s notebooks: per position, summed over positions.
+
+    Each position's scores are divided by their L1 norm over the bases, the signed
+    :func:`continuous_jaccard` of each pair of positions (0 if both are zero) is **summed**
+    over positions (values in ``[-L, L]``), as the authors' ``cont_jaccard`` does (notebook on
+    consistency over initialisations), applied there to DeepSHAP hypothetical scores.
+
+    Parameters
+    ----------
+    scores_a, scores_b : torch.Tensor, shape (N, 4, L)
+
+    Returns
+    -------
+    numpy.ndarray, shape (N,)
+
+    Taught in chapter 6.
+    """
+    a, b = _as_array(scores_a, "scores_a"), _as_array(scores_b, "scores_b")
+    if a.shape != b.shape or a.ndim != 3:
+        raise ValueError("scores_a and scores_b must be (N, 4, L) maps of one shape; found "
+                         f"{a.shape} and {b.shape}")  # fmt: skip
+    norms = [np.abs(m).sum(axis=1, keepdims=True) for m in (a, b)]
+    rows = [np.moveaxis(m / np.where(n == 0, 1.0, n), 1, 2).reshape(-1, m.shape[1])
+            for m, n in zip((a, b), norms, strict=True)]  # fmt: skip
+    per_position = np.nan_to_num(continuous_jaccard(*rows), nan=0.0)
+    return per_position.reshape(len(a), -1).sum(axis=1)
+
+
 def stability(scores_a: object, scores_b: object, *, normalize: bool = False) -> pd.DataFrame:
     """Agreement of two attribution maps of the same sequences (e.g. two training seeds).
 

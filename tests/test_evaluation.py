@@ -105,6 +105,28 @@ def test_attribution_auroc_rejects_lists():
         ev.attribution_auroc([[0.0, 1.0]], torch.tensor([[True, False]]))
 
 
+def test_positional_jaccard_against_a_hand_computed_example():
+    """Tseng et al.'s per-position Jaccard, by hand for one sequence of two positions.
+
+    Position 0: a = (2, -2, 0, 0) -> (0.5, -0.5, 0, 0); b = (1, 1, 0, 0) -> (0.5, 0.5, 0, 0):
+    inter = 0.5 - 0.5 = 0, union = 1 -> 0. Position 1: a = (0, 0, 3, 1) -> (0, 0, .75, .25);
+    b = (0, 0, 1, 0) -> (0, 0, 1, 0): inter = 0.75, union = 1.25 -> 0.6. Sum: 0.6.
+    """
+    a = torch.tensor([[[2.0, 0.0], [-2.0, 0.0], [0.0, 3.0], [0.0, 1.0]]])
+    b = torch.tensor([[[1.0, 0.0], [1.0, 0.0], [0.0, 1.0], [0.0, 0.0]]])
+    assert ev.positional_jaccard(a, b)[0] == pytest.approx(0.6)
+    # per-position normalisation: rescaling one position of one map changes nothing
+    scaled = b.clone()
+    scaled[:, :, 1] *= 7.0
+    assert ev.positional_jaccard(a, scaled)[0] == pytest.approx(0.6)
+    x = torch.randn(3, 4, 10)
+    assert np.allclose(ev.positional_jaccard(x, x), 10.0)  # identical maps: L
+    zeros = torch.zeros(1, 4, 5)
+    assert ev.positional_jaccard(zeros, zeros)[0] == 0.0
+    with pytest.raises(ValueError, match="scores_a and scores_b"):
+        ev.positional_jaccard(torch.zeros(2, 4, 5), torch.zeros(2, 4, 6))
+
+
 def test_continuous_jaccard_formula_and_properties():
     a = torch.tensor([[1.0, -2.0, 0.0, 3.0]])
     b = torch.tensor([[2.0, 1.0, 0.0, 3.0]])
