@@ -66,6 +66,22 @@ def test_filter_pwm_counts_agree_with_brute_force(one_hot_batch):
         np.testing.assert_allclose(pwms.counts[f], counts)
 
 
+def test_filter_sites_are_thresholded_on_the_activation_not_the_convolution(one_hot_batch):
+    """Koo lab's rule: exp(z) >= t * max exp(z), i.e. z >= z_max + ln t (not z >= t z_max)."""
+    torch.manual_seed(2)
+    model = DeepBind(n_filters=3, filter_width=7, activation="exp").eval()
+    threshold = 0.5
+    pwms = interpret.filters_to_pwms(model, one_hot_batch, threshold=threshold, progress=False)
+    z = interpret.filter_activations(model, one_hot_batch)
+    assert torch.allclose(interpret.filter_activations(model, one_hot_batch, activated=True),
+                          torch.exp(z))  # fmt: skip
+    z_max = z.amax(dim=(0, 2))
+    expected = (z >= z_max[None, :, None] + np.log(threshold)).sum(dim=(0, 2))
+    assert pwms.n_sites.tolist() == expected.tolist()
+    on_scores = (z >= threshold * z_max[None, :, None]).sum(dim=(0, 2))
+    assert pwms.n_sites.tolist() != on_scores.tolist()  # the two rules differ here
+
+
 def test_lower_threshold_aligns_more_sites(one_hot_batch):
     torch.manual_seed(1)
     model = DeepBind(n_filters=4, filter_width=7).eval()

@@ -15,7 +15,7 @@ from torch import nn
 
 from genotutor.motifs import best_matches, counts_to_probs, information_content, trim_motif
 from genotutor.progress import progress_bar
-from genotutor.sequences import check_model, check_one_hot, check_positive_int
+from genotutor.sequences import check_bool, check_model, check_one_hot, check_positive_int
 
 
 @dataclass
@@ -69,14 +69,43 @@ def _first_conv(model: nn.Module) -> nn.Conv1d:
     return conv
 
 
-def filter_activations(model: nn.Module, x: torch.Tensor) -> torch.Tensor:
-    """Output of ``model.first_conv`` on ``x`` (each filter's match score at each position).
+# what may sit between the first convolution and its activation map (eval mode)
+_ACTIVATIONS = (nn.ReLU, nn.ELU, nn.GELU, nn.SiLU, nn.Sigmoid, nn.Tanh, nn.Softplus,
+                nn.LeakyReLU, nn.Identity)  # fmt: skip
+_PASSED = (nn.BatchNorm1d, nn.Dropout)
+
+
+def _activation_after(model: nn.Module, conv: nn.Conv1d) -> list[nn.Module]:
+    """The leaf modules that follow ``conv`` in module order and make its activation map:
+    batch norm, dropout (inactive in eval) and pointwise activations, up to the first
+    other module (a pooling or another layer)."""
+    from genotutor.models import Exponential
+
+    chain, found = [], False
+    for module in model.modules():
+        if module is conv:
+            found = True
+        elif found and not any(True for _ in module.children()):
+            if not isinstance(module, (*_ACTIVATIONS, *_PASSED, Exponential)):
+                break
+            chain.append(module)
+    return chain
+
+
+def filter_activations(
+    model: nn.Module, x: torch.Tensor, *, activated: bool = False
+) -> torch.Tensor:
+    """Each first-layer filter's score at each position: ``model.first_conv`` on ``x``, or
+    (``activated=True``) its activation map, with the batch norm and activation that follow
+    the convolution applied (in eval mode).
 
     Parameters
     ----------
     model : torch.nn.Module
         A model with a ``first_conv`` attribute (every genotutor CNN).
     x : torch.Tensor, shape (N, 4, L)
+    activated : bool
+        Apply the modules after the convolution (see :func:`filters_to_pwms`).
 
     Returns
     -------
@@ -87,8 +116,19 @@ def filter_activations(model: nn.Module, x: torch.Tensor) -> torch.Tensor:
     """
     conv = _first_conv(check_model(model))
     x = check_one_hot(x, "x")
-    with torch.no_grad():  # on the model's device; the result on the input's
-        return conv(x.to(conv.weight.device)).to(x.device)
+    check_bool(activated, "activated")
+    chain = _activation_after(model, conv) if activated else []
+    modes = [module.training for module in chain]
+    try:
+        with torch.no_grad():  # on the model's device; the result on the input's
+            out = conv(x.to(conv.weight.device))
+            for module in chain:
+                module.eval()
+                out = module(out)
+    finally:
+        for module, mode in zip(chain, modes, strict=True):
+            module.train(mode)
+    return out.to(x.device)
 
 
 def filters_to_pwms(
@@ -103,11 +143,11 @@ def filters_to_pwms(
     """Turn each first-layer filter into a PWM by aligning the windows that activate it.
 
     The standard activation-alignment method (Kelley et al. 2016; Koo and Ploenzke 2021):
-    a window of ``x`` is a site of filter ``f`` when the filter's score there exceeds
-    ``threshold`` times the filter's best score over all of ``x``; the sites are stacked
-    and their bases counted column by column. Scores are the convolution's outputs: the
-    activation and any batch norm that follow are monotone per filter, so the same windows
-    pass (for a ReLU the threshold is exactly the usual one on activations).
+    a window of ``x`` is a site of filter ``f`` when the filter's **activation** there
+    exceeds ``threshold`` times its largest activation over all of ``x`` (the Koo lab's
+    rule); the sites are stacked and their bases counted column by column. The activation
+    matters: for a ReLU, ``relu(z) > t max`` is ``z > t z_max``, but for an exponential
+    ``exp(z) > t exp(z_max)`` is ``z > z_max + ln t``, a much narrower set of windows.
 
     Parameters
     ----------
@@ -138,7 +178,7 @@ def filters_to_pwms(
     width, pad = conv.kernel_size[0], conv.padding[0]
     if isinstance(pad, str):
         raise ValueError("model.first_conv must use integer padding; found a string padding")
-    activations = filter_activations(model, x)  # (N, F, L')
+    activations = filter_activations(model, x, activated=True)  # (N, F, L')
     best = activations.amax(dim=(0, 2))  # (F,)
     cutoff = torch.where(best > 0, threshold * best, best)[None, :, None]
     padded = nn.functional.pad(x, (pad, pad))
