@@ -72,9 +72,13 @@ class NeuralBasisStudent(nn.Module):
     ``phi_b`` are Gaussian bumps over ``tanh(a)`` and ``e_j`` sinusoidal position
     features with the periods given (3 is the reading frame). Contributions are summed
     over positions into one number per filter, ``s_k``; the output is
-    ``w . s + b + MLP(s)`` (a linear map plus a small residual MLP). This is the design of
-    Liu, Zhang and Regev (2025) at a smaller scale (their SpliceAI student: 6 filters of
-    width 24, 100 basis functions).
+    ``w . s + b + MLP(s)`` (a linear map plus a small residual MLP). It follows Liu, Zhang
+    and Regev (2025) in spirit (filters, per-position shape functions with a position
+    encoding, a sum) but departs from their model in two ways: their shape functions come
+    from one *shared, learned* basis network (about 100 bases) over activation and
+    position, here from fixed Gaussian bumps; and their residual network acts on the single
+    summed scalar, so filters never interact, while this ``MLP(s)`` acts on the filter sums,
+    so filters may interact there (and :func:`filter_report` reads the additive part only).
 
     Parameters
     ----------
