@@ -56,7 +56,7 @@ def run_genotutor(library, y, window, train, held_out) -> dict:
         "held-out R^2": surrogate.valid_r2,
         "held-out I_pred (bits)": surrogate.predictive_information(
             library[held][..., window[0] : window[1]], y[held]
-        ),
+        )[0],
         "epochs": len(surrogate.history),
         "_held": held,
     }

@@ -205,7 +205,10 @@ def test_predictive_information_orders_fits():
     library, y, _ = _additive_task(2000, 15, seed=7)
     good = fit_surrogate(library, y, progress=False)
     noisy = y + 1.0 * torch.randn(len(y), generator=torch.Generator().manual_seed(1))
-    assert good.predictive_information(library, y) > good.predictive_information(library, noisy) > 0
+    clean, clean_se = good.predictive_information(library, y)
+    blurred, blurred_se = good.predictive_information(library, noisy)
+    assert clean > blurred + 3 * (clean_se + blurred_se) and blurred > 0
+    assert 0 < clean_se < 0.1 and 0 < blurred_se < 0.1
 
 
 # --------------------------------------------------------------------------- consistency, widget

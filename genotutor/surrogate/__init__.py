@@ -1,11 +1,12 @@
 """SQUID-style surrogate models of genomic DNNs, in PyTorch (no TensorFlow).
 
 Random mutagenesis libraries around one sequence (:func:`mutagenesis_library`), additive
-and pairwise latent maps with a monotone global-epistasis nonlinearity and a
-(heteroscedastic) noise model (:func:`fit_surrogate`), parameters as logomaker-ready
-DataFrames in a chosen gauge, single-variant effects (:func:`variant_effects`) and the
-whole loop on a DNN (:func:`explain_locus`). The model family is MAVE-NN's (Tareen et al.
-2022), as used by SQUID (Seitz et al. 2024).
+and pairwise latent maps with a monotone global-epistasis nonlinearity and a noise
+model (Gaussian, heteroscedastic Gaussian or skewed t: :func:`fit_surrogate`), fit
+quality (log-likelihood, variational and predictive information), parameters as
+logomaker-ready DataFrames in a chosen gauge, single-variant effects
+(:func:`variant_effects`) and the whole loop on a DNN (:func:`explain_locus`). The model
+family is MAVE-NN's (Tareen et al. 2022), as used by SQUID (Seitz et al. 2024).
 
 Taught in chapter 7, "Surrogate models".
 """
@@ -41,5 +42,21 @@ __all__ = [
     "variant_effects",
 ]
 from genotutor.surrogate.consistency import map_consistency, motif_maps  # noqa: E402
+from genotutor.surrogate.information import knn_entropy, ksg_mutual_information  # noqa: E402
+from genotutor.surrogate.noise import (  # noqa: E402
+    NoiseModel,
+    skewed_t_log_density,
+    skewed_t_mode,
+    skewed_t_quantile,
+)
 
-__all__ += ["map_consistency", "motif_maps"]
+__all__ += [
+    "NoiseModel",
+    "knn_entropy",
+    "ksg_mutual_information",
+    "map_consistency",
+    "motif_maps",
+    "skewed_t_log_density",
+    "skewed_t_mode",
+    "skewed_t_quantile",
+]

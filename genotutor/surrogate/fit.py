@@ -6,207 +6,18 @@ Taught in chapter 7, "Surrogate models".
 from __future__ import annotations
 
 import copy
-import math
-from dataclasses import dataclass, field
 
-import numpy as np
 import pandas as pd
 import torch
 
 from genotutor.parallel import single_thread
 from genotutor.progress import progress_bar
-from genotutor.sequences import ALPHABET
 from genotutor.simulate import split_indices
-from genotutor.surrogate.gauge import GAUGES, fix_gauge, gauge_distribution
 from genotutor.surrogate.model import GPMAPS, NOISES, NONLINEARITIES, SurrogateNet, flatten
-from genotutor.validation import as_array, check_choice, check_one_hot, check_positive_int
+from genotutor.surrogate.result import Surrogate, check_labels
+from genotutor.validation import check_choice, check_one_hot, check_positive_int
 
-
-def check_labels(y: object, n: int, name: str = "y") -> torch.Tensor:
-    """Return ``y`` as a float32 ``(n,)`` tensor; raise on wrong size or non-finite values."""
-    if isinstance(y, pd.Series):
-        y = y.to_numpy()
-    array = as_array(y, name)
-    if array.ndim == 2 and array.shape[1] == 1:
-        array = array[:, 0]
-    if array.ndim != 1 or len(array) != n:
-        raise ValueError(
-            f"{name} must have shape ({n},), one label per library sequence; found {array.shape}"
-        )
-    y = torch.from_numpy(array.astype(np.float32))
-    if float(y.std()) == 0.0:
-        raise ValueError(f"{name} is constant ({float(y[0])}); a surrogate needs labels that vary")
-    return y
-
-
-@dataclass
-class Surrogate:
-    """A fitted surrogate model (what :func:`fit_surrogate` returns).
-
-    Attributes
-    ----------
-    net : SurrogateNet
-        The fitted PyTorch module (phi standardised to mean 0, sd 1 on the library).
-    wild_type : torch.Tensor, shape (4, L)
-        The reference of the ``"wildtype"`` gauge and of :func:`variant_effects`.
-    frequencies : np.ndarray, shape (L, 4)
-        Character frequencies of the library (the ``"empirical"`` gauge).
-    history : pandas.DataFrame
-        One row per epoch: ``epoch``, ``train_nll``, ``valid_nll`` (nats per sequence).
-    valid_r2 : float
-        Squared Pearson correlation of ``y_hat`` and ``y`` on the held-out part of the
-        library (MAVE-NN's R^2).
-    start : int
-        Position of the first modelled column in the original sequence (for windows).
-
-    Taught in chapter 7.
-    """
-
-    net: SurrogateNet
-    wild_type: torch.Tensor
-    frequencies: np.ndarray
-    history: pd.DataFrame
-    valid_r2: float
-    start: int = 0
-    valid_index: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
-
-    @property
-    def length(self) -> int:
-        """Sequence length L the surrogate models."""
-        return self.net.length
-
-    def _features(self, x: torch.Tensor, name: str = "x") -> torch.Tensor:
-        if isinstance(x, torch.Tensor) and x.ndim == 2:
-            x = x[None]
-        x = check_one_hot(x, name)
-        if x.shape[-1] != self.length:
-            raise ValueError(
-                f"{name} has length {x.shape[-1]}; this surrogate models sequences of length "
-                f"{self.length} (slice your sequences to the window it was fitted on)"
-            )
-        return flatten(x)
-
-    @torch.no_grad()
-    def predict(self, x: torch.Tensor, *, output: str = "y") -> torch.Tensor:
-        """Surrogate predictions for sequences.
-
-        Parameters
-        ----------
-        x : torch.Tensor, shape (N, 4, L) or (4, L)
-        output : {"y", "phi"}
-            The predicted measurement ``y_hat`` or the latent phenotype ``phi``.
-
-        Returns
-        -------
-        torch.Tensor, shape (N,)
-
-        Taught in chapter 7.
-        """
-        check_choice(output, "output", ("y", "phi"))
-        phi = self.net.latent(self._features(x))
-        return phi if output == "phi" else self.net.output(phi)
-
-    def parameters(
-        self, *, gauge: str = "empirical"
-    ) -> tuple[float, np.ndarray, np.ndarray | None]:
-        """``(theta_0, theta_lc (L, 4), theta_pairs (L, 4, L, 4) or None)`` in ``gauge``.
-
-        Characters never seen at a position in the library get parameter 0 after gauge
-        fixing (the data say nothing about them). Taught in chapter 7.
-        """
-        check_choice(gauge, "gauge", GAUGES)
-        net = self.net
-        theta_lc = net.theta.detach().double().numpy().reshape(self.length, 4)
-        pairs = None
-        if net.gpmap == "pairwise":
-            flat = (net.pairs * net.pair_mask).detach().double().numpy()
-            pairs = flat.reshape(self.length, 4, self.length, 4)
-        p = gauge_distribution(
-            gauge,
-            length=self.length,
-            wild_type=self.wild_type.T.double().numpy(),
-            frequencies=self.frequencies,
-        )
-        theta_0, theta_lc, pairs = fix_gauge(float(net.theta_0.detach()), theta_lc, pairs, p)
-        unseen = self.frequencies == 0
-        theta_lc[unseen] = 0.0
-        if pairs is not None:
-            pairs[unseen[:, :, None, None] | unseen[None, None, :, :]] = 0.0
-        return theta_0, theta_lc, pairs
-
-    def additive_params(self, *, gauge: str = "empirical") -> pd.DataFrame:
-        """The additive parameters as an ``(L, 4)`` DataFrame ready for logomaker.
-
-        Columns A, C, G, T; index the positions in the original sequence (``start`` on).
-        Taught in chapter 7.
-        """
-        _, theta_lc, _ = self.parameters(gauge=gauge)
-        index = np.arange(self.start, self.start + self.length)
-        return pd.DataFrame(theta_lc, columns=list(ALPHABET), index=index)
-
-    def pairwise_params(self, *, gauge: str = "empirical") -> np.ndarray:
-        """The pairwise parameters, shape ``(L, 4, L, 4)``, nonzero only for ``l < l'``.
-
-        Taught in chapter 7.
-        """
-        if self.net.gpmap != "pairwise":
-            raise ValueError("pairwise_params needs a surrogate fitted with gpmap='pairwise'")
-        return self.parameters(gauge=gauge)[2]
-
-    def pairwise_strength(self, *, gauge: str = "empirical") -> pd.DataFrame:
-        """Size of each position pair's interaction: the root sum of squares of its 16
-        gauge-fixed parameters, as a symmetric ``(L, L)`` DataFrame. Taught in chapter 7."""
-        pairs = self.pairwise_params(gauge=gauge)
-        strength = np.sqrt((pairs**2).sum(axis=(1, 3)))
-        index = np.arange(self.start, self.start + self.length)
-        return pd.DataFrame(strength + strength.T, index=index, columns=index)
-
-    @torch.no_grad()
-    def nonlinearity_curve(self, *, points: int = 200, span: float = 4.0) -> pd.DataFrame:
-        """The fitted nonlinearity and noise: ``phi``, ``y_hat``, ``lower``, ``upper``
-        (``y_hat`` -/+ one noise standard deviation) on a grid of phi in +/- ``span`` sd.
-        Taught in chapter 7."""
-        phi = torch.linspace(-span, span, points)
-        standard = self.net.shape(phi)
-        sd = self.net.log_scale(standard).exp() * self.net.y_scale
-        y_hat = self.net.output(phi)
-        return pd.DataFrame(
-            {
-                "phi": phi.numpy(),
-                "y_hat": y_hat.numpy(),
-                "lower": (y_hat - sd).numpy(),
-                "upper": (y_hat + sd).numpy(),
-            }
-        )
-
-    def r2(self, x: torch.Tensor, y: object) -> float:
-        """Squared Pearson correlation of the surrogate's ``y_hat`` with ``y`` (MAVE-NN's
-        R^2). Taught in chapter 7."""
-        y_hat = self.predict(x).double().numpy()
-        labels = check_labels(y, len(y_hat)).double().numpy()
-        return float(np.corrcoef(y_hat, labels)[0, 1] ** 2)
-
-    def predictive_information(
-        self, x: torch.Tensor, y: object, *, neighbours: int = 5, seed: int = 0
-    ) -> float:
-        """Predictive information ``I[y; phi]`` in bits, as MAVE-NN's ``I_predictive``.
-
-        Estimated with the Kraskov-Stoegbauer-Grassberger k-nearest-neighbour estimator
-        (scikit-learn's ``mutual_info_regression``). ``y_hat`` is a monotone function of
-        ``phi``, so this is also ``I[y; y_hat]``. Taught in chapter 7.
-        """
-        try:
-            from sklearn.feature_selection import mutual_info_regression
-        except ImportError as error:  # pragma: no cover - sklearn comes with tangermeme
-            raise ImportError(
-                "predictive_information needs scikit-learn: pip install scikit-learn"
-            ) from error
-        phi = self.predict(x, output="phi").double().numpy()
-        labels = check_labels(y, len(phi)).double().numpy()
-        nats = mutual_info_regression(
-            phi[:, None], labels, n_neighbors=neighbours, random_state=seed
-        )[0]
-        return float(nats / math.log(2))
+__all__ = ["Surrogate", "check_labels", "fit_surrogate"]
 
 
 def _ridge_start(features: torch.Tensor, y: torch.Tensor, l2: float) -> torch.Tensor:
@@ -286,9 +97,9 @@ def fit_surrogate(
     """Fit an additive or pairwise surrogate with a GE nonlinearity to a labelled library.
 
     The library is split at random into training and validation parts; Adam minimises
-    the Gaussian negative log-likelihood plus ``l2`` times the sum of squared sequence
-    parameters, from a ridge-regression start, and stops when the validation loss has
-    not improved for ``patience`` epochs (the best epoch's weights are kept).
+    the negative log-likelihood of the chosen noise model plus ``l2`` times the sum of
+    squared sequence parameters, from a ridge-regression start, and stops when the
+    validation loss has not improved for ``patience`` epochs (the best epoch's weights are kept).
 
     Parameters
     ----------
@@ -298,7 +109,11 @@ def fit_surrogate(
         Their labels: a DNN's predictions, or measurements.
     gpmap : {"additive", "pairwise"}
     nonlinearity : {"ge", "linear"}
-    noise : {"gaussian", "heteroscedastic"}
+    noise : {"gaussian", "heteroscedastic", "skewed_t"}
+        ``p(y | y_hat)`` (:mod:`genotutor.surrogate.noise`): Gaussian of constant width,
+        Gaussian with ``log sigma`` quadratic in ``y_hat``, or MAVE-NN's skewed t with
+        ``log a``, ``log b`` and ``log s`` quadratic in ``y_hat`` (SQUID's default,
+        ``noise='SkewedT', noise_order=2``).
     hidden : int
         Units of the GE nonlinearity.
     l2 : float
@@ -388,4 +203,7 @@ def fit_surrogate(
         valid_index=valid_index.numpy(),
     )
     surrogate.valid_r2 = surrogate.r2(library[valid_index], labels[valid_index])
+    surrogate.valid_log_likelihood = surrogate.log_likelihood(
+        library[valid_index], labels[valid_index]
+    )
     return surrogate

@@ -9,9 +9,10 @@ a DNN's predictions on a mutagenesis library:
 - a global-epistasis (GE) nonlinearity ``y_hat = a + sum_k b_k tanh(c_k phi + d_k)``
   with ``b_k, c_k >= 0``, so that ``y_hat`` never decreases with ``phi`` (or a linear
   output ``y_hat = a + b phi``, ``b >= 0``);
-- a Gaussian noise model around ``y_hat`` whose log standard deviation is constant
-  (``"gaussian"``) or a quadratic polynomial of ``y_hat`` (``"heteroscedastic"``, MAVE-NN's
-  Gaussian noise model; SQUID's default is a skewed-t one).
+- a noise model ``p(y | y_hat)`` (:mod:`genotutor.surrogate.noise`): Gaussian with a
+  constant width (``"gaussian"``), Gaussian with ``log sigma`` quadratic in ``y_hat``
+  (``"heteroscedastic"``), or MAVE-NN's skewed t with shapes and scale quadratic in
+  ``y_hat`` (``"skewed_t"``, SQUID's default).
 
 Taught in chapter 7.
 """
@@ -21,9 +22,11 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from genotutor.surrogate.noise import NOISES, NoiseModel
+
 GPMAPS = ("additive", "pairwise")
 NONLINEARITIES = ("ge", "linear")
-NOISES = ("gaussian", "heteroscedastic")
+__all__ = ["GPMAPS", "NOISES", "NONLINEARITIES", "SurrogateNet", "flatten"]
 
 
 def flatten(x: torch.Tensor) -> torch.Tensor:
@@ -65,7 +68,7 @@ class SurrogateNet(nn.Module):
         self.c = nn.Parameter(torch.ones(hidden))
         spread = torch.linspace(-2.5, 2.5, hidden) if hidden > 1 else torch.zeros(1)
         self.d = nn.Parameter(spread)
-        self.log_sigma = nn.Parameter(torch.zeros(3 if noise == "heteroscedastic" else 1))
+        self.noise_model = NoiseModel(noise)
         self.register_buffer("y_mean", torch.zeros(()))
         self.register_buffer("y_scale", torch.ones(()))
 
@@ -86,16 +89,14 @@ class SurrogateNet(nn.Module):
         """``(N,)`` phi -> ``(N,)`` y_hat on the scale of the data."""
         return self.y_mean + self.y_scale * self.shape(phi)
 
-    def log_scale(self, standard_yhat: torch.Tensor) -> torch.Tensor:
-        """Log standard deviation of the noise (standardised scale) at ``y_hat``."""
-        powers = torch.stack([standard_yhat**k for k in range(len(self.log_sigma))], dim=1)
-        return (powers @ self.log_sigma).clamp(-7.0, 5.0)
+    def log_likelihood(self, features: torch.Tensor, y_standard: torch.Tensor) -> torch.Tensor:
+        """``(N, 4L)`` features, ``(N,)`` standardised ``y`` -> ``(N,)`` ``log p(y | x)``
+        (nats per unit of standardised ``y``)."""
+        return self.noise_model.log_likelihood(y_standard, self.shape(self.latent(features)))
 
     def nll(self, features: torch.Tensor, y_standard: torch.Tensor) -> torch.Tensor:
-        """Mean Gaussian negative log-likelihood (nats) of standardised ``y``."""
-        mean = self.shape(self.latent(features))
-        log_sd = self.log_scale(mean)
-        return (0.5 * ((y_standard - mean) / log_sd.exp()) ** 2 + log_sd).mean() + 0.9189385
+        """Mean negative log-likelihood (nats per sequence) of standardised ``y``."""
+        return -self.log_likelihood(features, y_standard).mean()
 
     def penalty(self) -> torch.Tensor:
         """Sum of squared sequence parameters (the L2 penalty's argument)."""
