@@ -1,11 +1,19 @@
 """Model-based interpretation: filters as motifs, global importance analysis, motif
-discovery from attributions. (The models chapters 3 and 4 interpret are
+discovery from attributions, attention maps. (The models chapters 3 and 4 interpret are
 :mod:`genotutor.studies.planted`.)
 
-Taught in chapter 3 ("Model-based interpretation") and chapter 4 ("What attributions
-cannot tell you").
+Taught in chapter 3 ("Model-based interpretation"), chapter 4 ("What attributions
+cannot tell you") and chapter 5 (attention maps, :mod:`genotutor.interpret.attention`).
 """
 
+from genotutor.interpret.attention import (
+    attention_auroc,
+    attention_condition_number,
+    attention_layers,
+    attention_maps,
+    equivalent_attention,
+    predict_with_attention,
+)
 from genotutor.interpret.filters import (
     FilterPWMs,
     ablate_filters,
@@ -18,6 +26,12 @@ from genotutor.interpret.gia import GlobalImportance, embed, global_importance, 
 from genotutor.interpret.seqlets import SeqletClusters, cluster_seqlets, extract_seqlets
 
 __all__ = [
+    "attention_auroc",
+    "attention_condition_number",
+    "attention_layers",
+    "attention_maps",
+    "equivalent_attention",
+    "predict_with_attention",
     "FilterPWMs",
     "ablate_filters",
     "GlobalImportance",

@@ -4,8 +4,11 @@ Every nonlinearity is its own module, never reused between layers: hook-based at
 methods (captum's DeepLIFT, genotutor's own rules) attach to modules, and a shared module
 would mix the layers up.
 
+The CNN + attention model and the transparent architectures of chapter 5 live in
+:mod:`genotutor.models.attention` and :mod:`genotutor.models.transparent`, re-exported here.
+
 Taught in chapter 1 (the DeepBind- and Basset-style nets), chapter 3 (exponential
-first-layer activations).
+first-layer activations), chapter 5 (attention, transparent models).
 """
 
 from __future__ import annotations
@@ -263,3 +266,8 @@ def profile_score(profile: torch.Tensor) -> torch.Tensor:
     """
     weights = torch.softmax(profile, dim=-1).detach()  # per task, over positions
     return (profile * weights).sum(dim=(1, 2))
+
+
+# chapter 5; imported last, since they build on the names above
+from genotutor.models.attention import AttentionCNN, MultiHeadSelfAttention  # noqa: E402, F401
+from genotutor.models.transparent import Augmented, TransparentNet  # noqa: E402, F401

@@ -2,9 +2,10 @@
 
 A task is random background DNA with real JASPAR motifs planted in it. The label is a
 known function of what was planted, so the positions that *should* matter are known
-exactly: they are the ground truth that attributions are scored against.
+exactly: they are the ground truth that attributions are scored against. The long-range
+pair task of chapter 5 lives in :mod:`genotutor.simulate.long_range`, re-exported here.
 
-Taught in chapter 1 ("Sequence to function").
+Taught in chapter 1 ("Sequence to function") and chapter 5 (the long-range pair task).
 """
 
 from __future__ import annotations
@@ -393,3 +394,6 @@ def add_confounder(
     sites = pd.concat([task.sites, extra], ignore_index=True)
     sites = sites.sort_values(["sequence", "start"]).reset_index(drop=True)
     return PlantedTask(_codes_to_one_hot(codes), task.y.clone(), task.mask.clone(), sites)
+
+
+from genotutor.simulate.long_range import long_range_task  # noqa: E402, F401 (needs the names above)

@@ -12,6 +12,7 @@ chapter as a notebook for them to compute. One module per chapter's explorer.
 """
 
 from genotutor.widgets._base import display_message, render_into
+from genotutor.widgets.attention import AttentionExplorer, attention_explorer
 from genotutor.widgets.attribution import AttributionExplorer, attribution_explorer
 from genotutor.widgets.filters import FilterExplorer, filter_explorer
 from genotutor.widgets.mutation import MutationExplorer, mutation_explorer
@@ -20,6 +21,8 @@ from genotutor.widgets.splicing import SplicingExplorer, splicing_explorer
 from genotutor.widgets.surrogate import SurrogateExplorer, surrogate_explorer
 
 __all__ = [
+    "AttentionExplorer",
+    "attention_explorer",
     "AttributionExplorer",
     "attribution_explorer",
     "FilterExplorer",
