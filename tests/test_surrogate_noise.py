@@ -180,3 +180,20 @@ def test_information_estimators_reject_bad_input():
         knn_entropy(np.arange(100.0), fuzz=-1.0)
     with pytest.raises(TypeError, match="neighbours must be an integer"):
         knn_entropy(np.arange(100.0), neighbours=2.5)
+
+
+def test_scores_and_held_out_of_a_locus():
+    from genotutor.surrogate import explain_locus
+
+    torch.manual_seed(0)
+    model = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(4 * 30, 1), torch.nn.Tanh())
+    wild = random_sequences(1, 30, seed=6)[0]
+    result = explain_locus(model, wild, n=800, window=(5, 25), noise="skewed_t", epochs=15,
+                           seed=0, progress=False)  # fmt: skip
+    x, y = result.held_out()
+    assert x.shape == (len(result.surrogate.valid_index), 4, 20) and y.shape == (len(x),)
+    scores = result.surrogate.scores(x, y)
+    assert set(scores) == {"r2", "log_likelihood", "I_var", "dI_var", "I_pred", "dI_pred"}
+    assert scores["log_likelihood"] == pytest.approx(result.surrogate.valid_log_likelihood)
+    assert scores["r2"] == pytest.approx(result.surrogate.valid_r2)
+    assert scores["dI_var"] > 0 and scores["dI_pred"] > 0

@@ -91,6 +91,14 @@ class LocusSurrogate:
     y: torch.Tensor
     window: tuple[int, int]
 
+    def held_out(self) -> tuple[torch.Tensor, torch.Tensor]:
+        """The mutants the surrogate did not train on, cut to the window, and the model's
+        outputs for them: ``(n_held, 4, L_window)`` and ``(n_held,)``, e.g. for
+        :meth:`Surrogate.scores`. Taught in chapter 7."""
+        held = torch.as_tensor(self.surrogate.valid_index)
+        start, stop = self.window
+        return self.library[held][..., start:stop], self.y[held]
+
 
 def explain_locus(
     model: nn.Module,

@@ -258,6 +258,21 @@ class Surrogate:
         se = math.sqrt(entropy_se**2 + (bits.std(ddof=1) / math.sqrt(len(bits))) ** 2)
         return entropy + float(bits.mean()), se
 
+    def scores(self, x: torch.Tensor, y: object, *, seed: int = 0) -> dict[str, float]:
+        """Every fit-quality score at once, for a table: ``r2``, ``log_likelihood``
+        (nats), ``I_var``, ``dI_var``, ``I_pred``, ``dI_pred`` (bits), as SQUID's
+        ``get_info`` reports them for MAVE-NN models. Taught in chapter 7."""
+        i_var, d_var = self.variational_information(x, y, seed=seed)
+        i_pred, d_pred = self.predictive_information(x, y, seed=seed)
+        return {
+            "r2": self.r2(x, y),
+            "log_likelihood": self.log_likelihood(x, y),
+            "I_var": i_var,
+            "dI_var": d_var,
+            "I_pred": i_pred,
+            "dI_pred": d_pred,
+        }
+
     def predictive_information(
         self, x: torch.Tensor, y: object, *, neighbours: int = 5, seed: int = 0
     ) -> tuple[float, float]:
