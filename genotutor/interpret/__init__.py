@@ -1,11 +1,13 @@
 """Model-based interpretation: filters as motifs, global importance analysis, motif
-discovery from attributions, attention maps. (The models chapters 3 and 4 interpret are
-:mod:`genotutor.studies.planted`.)
+discovery from attributions, unit ablation, attention maps. (The models chapters 3 and 4
+interpret are :mod:`genotutor.studies.planted`.)
 
 Taught in chapter 3 ("Model-based interpretation"), chapter 4 ("What attributions
-cannot tell you") and chapter 5 (attention maps, :mod:`genotutor.interpret.attention`).
+cannot tell you"; unit ablation, :mod:`genotutor.interpret.ablation`) and chapter 5
+(attention maps, :mod:`genotutor.interpret.attention`).
 """
 
+from genotutor.interpret.ablation import ablation_effects, motif_response
 from genotutor.interpret.attention import (
     attention_auroc,
     attention_condition_number,
@@ -26,6 +28,8 @@ from genotutor.interpret.gia import GlobalImportance, embed, global_importance, 
 from genotutor.interpret.seqlets import SeqletClusters, cluster_seqlets, extract_seqlets
 
 __all__ = [
+    "ablation_effects",
+    "motif_response",
     "attention_auroc",
     "attention_condition_number",
     "attention_layers",

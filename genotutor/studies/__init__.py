@@ -5,6 +5,8 @@ The library (every other module of genotutor) never imports this package.
 
 - :mod:`genotutor.studies.planted`: the planted-task models of chapters 1-4 and 7
   (surrogates).
+- :mod:`genotutor.studies.limits`: chapter 4's dropout-redundancy and depth experiments
+  (limits 7 and 8).
 - :mod:`genotutor.studies.fourier_prior`: chapter 6's experiment with and without the
   Fourier attribution prior.
 - :mod:`genotutor.studies.spliceai_hbb`: chapter 9's SpliceAI teacher in the human
