@@ -18,6 +18,7 @@ from genotutor.distill import (
     distill,
     fidelity,
     filter_report,
+    kl_logits,
     plot_student,
 )
 from genotutor.sequences import random_sequences
@@ -80,6 +81,18 @@ def test_students_have_the_documented_shapes():
     plt.close(fig)
     report = filter_report(student, x, pd.DataFrame({"gc": x[:, 1:3].sum(dim=(1, 2)).numpy()}))
     assert list(report.columns) == ["consensus", "sd", "gc"] and len(report) == 3
+
+
+def test_kl_logits_is_zero_at_agreement_and_positive_elsewhere():
+    t = torch.tensor([[-2.0], [0.0], [3.0]])
+    assert kl_logits(t, t).abs().item() < 1e-6
+    assert kl_logits(t + 1.0, t).item() > 0
+    # the Bernoulli KL by hand for one pair
+    p, q = torch.sigmoid(torch.tensor(0.5)), torch.sigmoid(torch.tensor(-1.0))
+    by_hand = p * torch.log(p / q) + (1 - p) * torch.log((1 - p) / (1 - q))
+    assert kl_logits(torch.tensor([[-1.0]]), torch.tensor([[0.5]])).item() == pytest.approx(
+        by_hand.item(), abs=1e-6
+    )
 
 
 def test_pairwise_student_fits_a_pairwise_teacher_better_than_additive():

@@ -18,6 +18,7 @@ import sys
 import types
 
 from genotutor.distill.core import (
+    LOSSES,
     METRICS,
     STUDENTS,
     Distilled,
@@ -26,6 +27,7 @@ from genotutor.distill.core import (
     build_student,
     distill,
     fidelity,
+    kl_logits,
     model_digest,
 )
 from genotutor.distill.probes import confounder_effect, confounder_table
@@ -33,6 +35,7 @@ from genotutor.distill.readout import filter_consensus, filter_report, plot_stud
 from genotutor.distill.students import AdditiveStudent, NeuralBasisStudent, position_encoding
 
 __all__ = [
+    "LOSSES",
     "METRICS",
     "STUDENTS",
     "AdditiveStudent",
@@ -45,6 +48,7 @@ __all__ = [
     "confounder_table",
     "distill",
     "fidelity",
+    "kl_logits",
     "filter_consensus",
     "filter_report",
     "model_digest",

@@ -26,6 +26,7 @@ from genotutor.validation import (
 )
 
 STUDENTS = ("additive", "pairwise", "neural_basis")
+LOSSES = ("mse", "kl_logits")
 METRICS = ("pearson", "spearman", "r2")
 
 
@@ -70,16 +71,19 @@ def distill(
     valid_fraction: float = 0.1,
     seed: int = 0,
     teacher_key: str | None = None,
+    loss: str = "mse",
     device: object = None,
     progress: bool = True,
     **fit_options: object,
 ) -> Distilled:
     """Fit a student to the teacher's outputs on sequences the caller chooses.
 
-    The student is trained by mean squared error on the teacher's value (a logit, chosen
-    by ``output`` and ``target``) for ``sequences``; a random ``valid_fraction`` of them
-    is held out for early stopping. Students are cached like every trained model: the
-    key holds a hash of the teacher's weights, of the sequences and of the labels.
+    The student is trained on the teacher's value (a logit, chosen by ``output`` and
+    ``target``) for ``sequences``, by mean squared error or, as the paper does for
+    SpliceAI, by the KL divergence of the Bernoulli distributions the logits define; a
+    random ``valid_fraction`` of them is held out for early stopping. Students are cached
+    like every trained model: the key holds a hash of the teacher's weights, of the
+    sequences and of the labels.
 
     Parameters
     ----------
@@ -101,13 +105,17 @@ def distill(
     teacher_key : str, optional
         Cache key of the teacher; by default a hash of its class and weights (give one
         for a teacher without weights, such as :class:`genotutor.splicing.TruthModel`).
+    loss : {"mse", "kl_logits"}
+        ``"kl_logits"``: ``KL(sigmoid(teacher) || sigmoid(student))``, the authors'
+        ``kl_divergence_logits`` (``metrics/losses.py``): binary cross-entropy of the
+        student's logit against the teacher's probability, minus the teacher's entropy.
     device : str or torch.device, optional
         Where to run the teacher and train the student (the teacher's device by default;
         the student is returned on the CPU).
     progress : bool
     **fit_options
         Passed to :func:`genotutor.training.fit` (here ``epochs=30, batch_size=128,
-        lr=5e-3, patience=4`` unless given; the loss is the mean squared error).
+        lr=5e-3, patience=4`` unless given; the loss is ``loss``).
 
     Returns
     -------
@@ -118,6 +126,7 @@ def distill(
     check_model(teacher, "teacher")
     check_tensor(sequences, "sequences")
     check_choice(student, "student", STUDENTS)
+    check_choice(loss, "loss", LOSSES)
     options = dict(student_options or {})
     valid_fraction = check_number(
         valid_fraction, "valid_fraction", minimum=0, maximum=1, inclusive=(False, False)
@@ -137,6 +146,7 @@ def distill(
         "student": student,
         "options": options,
         "valid_fraction": valid_fraction,
+        "loss": loss,
     }
     train_rows, valid_rows = torch.as_tensor(train_index), torch.as_tensor(valid_index)
     trained = train_cached(
@@ -148,9 +158,19 @@ def distill(
         device=device,
         progress=progress,
         **({"epochs": 30, "batch_size": 128, "lr": 5e-3, "patience": 4} | fit_options),
-        loss="mse",
+        loss="mse" if loss == "mse" else kl_logits,
     )
     return Distilled(trained.model, trained.history, valid_index, config, trained.from_cache)
+
+
+def kl_logits(student_logit: torch.Tensor, teacher_logit: torch.Tensor) -> torch.Tensor:
+    """``KL(Bernoulli(sigmoid(t)) || Bernoulli(sigmoid(s)))``, averaged: ``(N, 1)`` each.
+
+    Zero exactly where the logits agree. Taught in chapter 9 (distilling SpliceAI).
+    """
+    p = torch.sigmoid(teacher_logit)
+    cross = nn.functional.binary_cross_entropy_with_logits(student_logit, p)
+    return cross - nn.functional.binary_cross_entropy_with_logits(teacher_logit, p)
 
 
 # --------------------------------------------------------------------------- agreement
