@@ -50,7 +50,7 @@ def long_range_model(
     """An :class:`~genotutor.models.AttentionCNN` trained (or loaded) on
     :func:`genotutor.simulate.long_range_task` (CTCF and CEBPB at least 100 nt apart).
 
-    Training: Adam, ``lr=3e-3``, batches of 64, at most 10 epochs, patience 3, binary
+    Training: Adam, ``lr=5e-3``, batches of 128, at most 10 epochs, patience 3, binary
     cross-entropy, unless ``fit_options`` say otherwise. Taught in chapter 5.
     """
     task = long_range_task(n, length, pair=PAIR, min_distance=100, seed=task_seed)
@@ -60,7 +60,7 @@ def long_range_model(
                  "seed": task_seed},
         "model": "AttentionCNN(length) defaults",
     }  # fmt: skip
-    options = {"epochs": 10, "lr": 3e-3, "batch_size": 64, "patience": 3} | fit_options
+    options = {"epochs": 10, "lr": 5e-3, "batch_size": 128, "patience": 3} | fit_options
     return _train_planted(
         config, task, lambda: AttentionCNN(length), seed=seed, progress=progress, **options
     )
@@ -248,7 +248,7 @@ def transparent_model(
     DeepBind-style net of 16 filters of width 25), trained
     on :func:`genotutor.simulate.cooperative_task` with ``effects=(1, 1, 2)``
     (``cooperative``) or ``(1, 1, 0)`` (additive). MSE, Adam ``lr=3e-3``, batches of 64,
-    at most 30 epochs, patience 3."""
+    at most 25 epochs, patience 3."""
     effects = (1.0, 1.0, 2.0 if cooperative else 0.0)
     task = cooperative_task(n, length, effects=effects, seed=0)
     config = {
@@ -263,7 +263,7 @@ def transparent_model(
 
     return _train_planted(
         config, task, build, seed=seed, progress=False,
-        loss="mse", epochs=30, lr=3e-3, batch_size=64, patience=3,
+        loss="mse", epochs=25, lr=3e-3, batch_size=64, patience=3,
     )  # fmt: skip
 
 
