@@ -12,6 +12,7 @@ import pytest
 import torch
 from torch import nn
 
+from genotutor.attribution import attribute
 from genotutor.interpret import (
     attention_auroc,
     attention_condition_number,
@@ -124,6 +125,39 @@ def test_attention_auroc_is_one_for_a_map_on_the_pairs():
     assert attention_auroc(perfect, truth).pooled == 1.0
     assert attention_auroc(perfect.transpose(1, 2), truth).pooled == 1.0  # symmetric
     assert attention_auroc(torch.full((3, 5, 5), 0.2), truth).pooled == 0.5
+
+
+def test_every_nonlinearity_is_its_own_module():
+    for net in (AttentionCNN(60, filter_width=5, pool=5), TransparentNet(n_units=3)):
+        kinds = (
+            nn.ReLU,
+            nn.Softmax,
+            type(net.activation) if hasattr(net, "activation") else nn.ReLU,
+        )
+        seen = [id(m) for m in net.modules() if isinstance(m, kinds)]
+        assert len(seen) == len(set(seen)) >= 2
+
+
+def test_ism_and_deeplift_shap_run_through_the_attention_model(model, x):
+    scores = attribute(model, x[:2], "ism", progress=False)
+    with torch.no_grad():
+        mutant = x[:2].clone()
+        mutant[1, :, 30] = (
+            torch.tensor([0.0, 0.0, 0.0, 1.0]) if x[1, 3, 30] == 0 else torch.tensor([1.0, 0, 0, 0])
+        )
+        base = 3 if x[1, 3, 30] == 0 else 0
+        expected = model(mutant)[1, 0] - model(x[:2])[1, 0]
+    assert torch.allclose(scores[1, base, 30], expected, atol=1e-5)
+    shap = attribute(
+        model,
+        x[:2],
+        "deeplift_shap",
+        rules={nn.Softmax: "linear"},
+        n_references=3,
+        warn=False,
+        progress=False,
+    )
+    assert shap.shape == x[:2].shape and torch.isfinite(shap).all()
 
 
 # --------------------------------------------------------------------------- conditioning

@@ -141,7 +141,12 @@ def attention_maps(
 
 
 def predict_with_attention(
-    model: nn.Module, x: torch.Tensor, weights: torch.Tensor, *, layer: str | None = None
+    model: nn.Module,
+    x: torch.Tensor,
+    weights: torch.Tensor,
+    *,
+    layer: str | None = None,
+    device: object = None,
 ) -> torch.Tensor:
     """The model's outputs for ``x`` with one attention layer's weights replaced.
 
@@ -155,10 +160,13 @@ def predict_with_attention(
         :func:`equivalent_attention`).
     layer : str, optional
         Which layer (needed when the model has several).
+    device : str or torch.device, optional
+        Where to run (the model's own device by default).
 
     Returns
     -------
     torch.Tensor, shape (N, n_outputs)
+        On ``x``'s device. All of ``x`` goes through the model in one batch.
 
     Taught in chapter 5.
     """
@@ -184,7 +192,7 @@ def predict_with_attention(
 
     handle = module.softmax.register_forward_hook(replace)
     try:
-        with evaluating(model) as here, torch.no_grad():
+        with evaluating(model, device) as here, torch.no_grad():
             return model(x.to(here)).to(x.device)
     finally:
         handle.remove()
