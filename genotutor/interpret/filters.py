@@ -15,7 +15,13 @@ from torch import nn
 
 from genotutor.motifs import best_matches, counts_to_probs, information_content, trim_motif
 from genotutor.progress import progress_bar
-from genotutor.sequences import check_bool, check_model, check_one_hot, check_positive_int
+from genotutor.sequences import (
+    check_bool,
+    check_choice,
+    check_model,
+    check_one_hot,
+    check_positive_int,
+)
 
 
 @dataclass
@@ -136,6 +142,7 @@ def filters_to_pwms(
     x: torch.Tensor,
     *,
     threshold: float = 0.5,
+    scores: str = "activation",
     batch_size: int = 256,
     pseudocount: float = 0.5,
     progress: bool = True,
@@ -157,6 +164,9 @@ def filters_to_pwms(
         One-hot sequences (positives, or a mix, of the task).
     threshold : float
         Fraction of each filter's maximum score, in (0, 1].
+    scores : {"activation", "convolution"}
+        Threshold the activation map (the Koo lab's rule, the default) or the convolution's
+        output before the activation (to see what the choice changes).
     batch_size : int
         Sequences per batch.
     pseudocount : float
@@ -178,7 +188,8 @@ def filters_to_pwms(
     width, pad = conv.kernel_size[0], conv.padding[0]
     if isinstance(pad, str):
         raise ValueError("model.first_conv must use integer padding; found a string padding")
-    activations = filter_activations(model, x, activated=True)  # (N, F, L')
+    check_choice(scores, "scores", ("activation", "convolution"))
+    activations = filter_activations(model, x, activated=scores == "activation")  # (N, F, L')
     best = activations.amax(dim=(0, 2))  # (F,)
     cutoff = torch.where(best > 0, threshold * best, best)[None, :, None]
     padded = nn.functional.pad(x, (pad, pad))
