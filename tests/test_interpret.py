@@ -137,6 +137,8 @@ def test_filters_need_a_first_conv(one_hot_batch):
         interpret.filters_to_pwms(nn.Sequential(nn.Flatten()), one_hot_batch, progress=False)
     with pytest.raises(ValueError, match="threshold"):
         interpret.filters_to_pwms(DeepBind(), one_hot_batch, threshold=0.0, progress=False)
+    with pytest.raises(ValueError, match="scores must be one of"):
+        interpret.filters_to_pwms(DeepBind(), one_hot_batch, scores="relu", progress=False)
 
 
 # --------------------------------------------------------------------------- GIA
