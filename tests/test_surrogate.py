@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
+from planted_libraries import planted_phi
 
 from genotutor.sequences import random_sequences
 from genotutor.surrogate import (
@@ -60,12 +61,7 @@ def test_library_rejects_bad_window_and_batches():
 # --------------------------------------------------------------------------- recovery
 def _additive_task(n: int, length: int, *, seed: int):
     """A library labelled by a known additive model through a known sigmoid, plus noise."""
-    rng = np.random.default_rng(seed)
-    wild = random_sequences(1, length, seed=seed)[0]
-    library = mutagenesis_library(wild, n, mutation_rate=0.15, seed=seed)
-    theta = rng.normal(size=(length, 4))
-    phi = torch.einsum("ncl,lc->n", library.double(), torch.from_numpy(theta)).float()
-    phi = (phi - phi.mean()) / phi.std()
+    library, phi, theta, _ = planted_phi(n, length, seed=seed)
     y = 3.0 * torch.sigmoid(2.0 * phi) + 0.05 * torch.randn(
         n, generator=torch.Generator().manual_seed(seed)
     )

@@ -7,6 +7,7 @@ import math
 import numpy as np
 import pytest
 import torch
+from planted_libraries import planted_phi
 from scipy import integrate, stats
 
 from genotutor.sequences import random_sequences
@@ -15,7 +16,6 @@ from genotutor.surrogate import (
     fit_surrogate,
     knn_entropy,
     ksg_mutual_information,
-    mutagenesis_library,
     skewed_t_log_density,
     skewed_t_mode,
     skewed_t_quantile,
@@ -100,12 +100,7 @@ def test_noise_errors_name_the_argument():
 # --------------------------------------------------------------------------- fitting
 def _skewed_task(n: int, length: int, *, seed: int):
     """Planted additive effects through a sigmoid, plus right-skewed (gamma) noise."""
-    rng = np.random.default_rng(seed)
-    wild = random_sequences(1, length, seed=seed)[0]
-    library = mutagenesis_library(wild, n, mutation_rate=0.15, seed=seed)
-    theta = rng.normal(size=(length, 4))
-    phi = torch.einsum("ncl,lc->n", library.double(), torch.from_numpy(theta)).float()
-    phi = (phi - phi.mean()) / phi.std()
+    library, phi, theta, rng = planted_phi(n, length, seed=seed)
     noise = torch.from_numpy(rng.gamma(1.5, 1.0, size=n) - 1.5).float()
     return library, 3.0 * torch.sigmoid(2.0 * phi) + 0.3 * noise, theta
 

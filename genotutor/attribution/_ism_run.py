@@ -41,9 +41,8 @@ class FastRunner:
         self.delta_sums = {n: reference_sums(d, kept[d.source]) for n, d in plan.deltas.items()}
         kept[plan.traced.input] = x
         self.tables = {}  # (source, fill) -> padded reference, channels last: (n * L', C)
-        self.padded_length, self.left = {}, {}
+        self.padded_length = {}
         for (source, fill), (left, right) in pads.items():
-            self.left[source, fill] = left
             table = F.pad(kept[source], (left, right), value=fill).transpose(1, 2)
             self.padded_length[source, fill] = table.shape[1]
             self.tables[source, fill] = table.contiguous().view(-1, table.shape[2])
