@@ -43,7 +43,9 @@ def cache_dir() -> Path:
 def code_version() -> str:
     """Hash of what every entry depends on besides its config.
 
-    That is genotutor's source files, the files of its data folder
+    That is genotutor's source files (but the explorers, ``genotutor/widgets``: views that
+    no cached computation runs, so that editing one retrains nothing), the files of its
+    data folder
     (:func:`genotutor.datasets.data_dir`, which ``GENOTUTOR_DATA`` overrides; their names
     and content, not where the folder is) and ``torch.__version__``: a change to any of them
     invalidates the cache. Computed once per process; ``code_version.cache_clear()``
@@ -57,6 +59,8 @@ def code_version() -> str:
     package = Path(__file__).resolve().parent
     digest = hashlib.sha256()
     for path in sorted(package.rglob("*.py")):
+        if path.relative_to(package).parts[0] == "widgets":
+            continue
         digest.update(f"code|{path.relative_to(package).as_posix()}|".encode())
         digest.update(path.read_bytes())
     try:

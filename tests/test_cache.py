@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import os
 import shutil
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -128,5 +129,21 @@ def test_a_changed_data_file_gives_a_new_entry(tmp_path, monkeypatch, fresh_vers
 def test_another_torch_version_gives_a_new_entry(monkeypatch, fresh_version):
     original = cache.entry_path({"a": 1})
     monkeypatch.setattr(torch, "__version__", "0.0.1+other")
+    cache.code_version.cache_clear()
+    assert cache.entry_path({"a": 1}) != original
+
+
+def test_the_explorers_source_is_not_part_of_the_key(tmp_path, monkeypatch, fresh_version):
+    """Editing an explorer (a view) must not retrain the book's models; editing the library
+    must."""
+    package = tmp_path / "genotutor"
+    skip = shutil.ignore_patterns("__pycache__")
+    shutil.copytree(Path(cache.__file__).parent, package, ignore=skip)
+    monkeypatch.setattr(cache, "__file__", str(package / "cache.py"))
+    original = cache.entry_path({"a": 1})
+    (package / "widgets" / "mutation.py").write_text("# edited\n")
+    cache.code_version.cache_clear()
+    assert cache.entry_path({"a": 1}) == original
+    (package / "sequences.py").write_text("# edited\n")
     cache.code_version.cache_clear()
     assert cache.entry_path({"a": 1}) != original

@@ -66,7 +66,9 @@ def wheel(tmp_path_factory) -> Path:
 
 def test_wheel_holds_every_module_and_the_data(wheel):
     names = set(zipfile.ZipFile(wheel).namelist())
-    modules = {p.relative_to(REPO).as_posix() for p in (REPO / "genotutor").rglob("*.py")}
+    package = REPO / "genotutor"
+    modules = {p.relative_to(REPO).as_posix() for p in package.rglob("*.py")}
+    modules |= {p.relative_to(REPO).as_posix() for p in package.rglob("widgets/js/*.js")}
     assert modules - names == set()
     assert {f"genotutor/data/{name}" for name in DATA_FILES} - names == set()
 

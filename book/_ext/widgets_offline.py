@@ -6,10 +6,16 @@ folder ``book/_widgets_js``. This extension serves that folder at the root of th
 site through ``html_extra_path`` (not ``_static``, whose scripts would load on every page
 and render each widget twice) and points myst-nb and Sphinx at it. Without the folder the
 book falls back to the CDN defaults, and widgets and math need a network to render.
+
+The explorers are anywidgets (``genotutor.widgets._view``). The HTML manager looks a
+widget's module up with require.js, by name, before trying a CDN, so the anywidget front end
+that the ``anywidget`` Python package ships for the classic notebook (an AMD module) is
+copied to the site's root as ``anywidget.js``, with or without npm.
 """
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 from sphinx.application import Sphinx
@@ -35,6 +41,16 @@ def _configure(app: Sphinx, config: Config) -> None:
         config.mathjax_path = "../mathjax/tex-chtml.js"
 
 
+def _copy_anywidget(app: Sphinx, exception: Exception | None) -> None:
+    if exception is not None or app.builder.format != "html":
+        return
+    import anywidget
+
+    source = Path(anywidget.__file__).parent / "nbextension" / "index.js"
+    shutil.copyfile(source, Path(app.outdir) / "anywidget.js")
+
+
 def setup(app: Sphinx) -> dict:
     app.connect("config-inited", _configure, priority=900)
+    app.connect("build-finished", _copy_anywidget)
     return {"parallel_read_safe": True, "parallel_write_safe": True}

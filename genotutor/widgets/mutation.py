@@ -3,18 +3,34 @@
 from __future__ import annotations
 
 import ipywidgets as widgets
-import matplotlib.pyplot as plt
 import torch
+import traitlets
 from torch import nn
 
-from genotutor.plotting import logo
-from genotutor.sequences import ALPHABET, mutate
+from genotutor.attribution.ism import ism
+from genotutor.sequences import ALPHABET
 from genotutor.training import predict
-from genotutor.widgets._base import check_view_inputs, render_into, sequence_and_position_controls
+from genotutor.validation import check_positive_int
+from genotutor.widgets._base import check_view_inputs, sequence_and_position_controls
+from genotutor.widgets._view import ExplorerView, esm, link, pack
+
+
+class MutationView(ExplorerView):
+    """The browser side of :class:`MutationExplorer` (``js/mutation.js``)."""
+
+    _esm = esm("mutation")
+    sequence = traitlets.Int(0).tag(sync=True)
+    position = traitlets.Int(0).tag(sync=True)
+    base = traitlets.Int(0).tag(sync=True)  # index into A, C, G, T
 
 
 class MutationExplorer(widgets.VBox):
     """Mutate one base of a sequence and see the model's prediction change.
+
+    Every single-base mutant of every sequence is predicted once, when the explorer is
+    built (by :func:`genotutor.attribution.ism`, ``3 L`` mutants per sequence); the view
+    draws from that table, so the explorer works the same in a live notebook and on the
+    book's static page.
 
     Parameters
     ----------
@@ -22,13 +38,16 @@ class MutationExplorer(widgets.VBox):
         As for :class:`genotutor.widgets.AttributionExplorer` (``target`` is the output
         shown).
     window : int
-        How many positions around the mutated base the logo shows.
+        How many positions around the mutated base the figure shows.
 
     Attributes
     ----------
     sequence, position, base : ipywidgets controls
-    summary : ipywidgets.HTML
-        The predictions before and after the mutation.
+    view : MutationView
+        Draws the summary and the figure.
+    outputs : torch.Tensor, shape (N, 4, L)
+        The output with base ``b`` at position ``i`` of each sequence (the reference's
+        output at its own base).
 
     Taught in chapter 1.
     """
@@ -43,52 +62,31 @@ class MutationExplorer(widgets.VBox):
         window: int = 40,
     ) -> None:
         self.model, self.x, self.truth, self.target = check_view_inputs(model, x, truth, target)
-        self.window = int(window)
+        self.window = check_positive_int(window, "window")
         self.reference = predict(self.model, self.x)[:, self.target]
+        deltas = ism(self.model, self.x, self.target, progress=False)
+        self.outputs = deltas + self.reference[:, None, None]
         length = self.x.shape[-1]
         self.sequence, self.position = sequence_and_position_controls(len(self.x), length)
         self.base = widgets.ToggleButtons(options=list(ALPHABET), description="base")
-        self.summary = widgets.HTML()
-        self.output = widgets.Output()
-        for control in (self.sequence, self.position, self.base):
-            control.observe(self._update, names="value")
-        super().__init__(
-            [widgets.HBox([self.sequence, self.position]), self.base, self.summary, self.output]
-        )
-        self._update()
+        data = {
+            "bases": pack(self.x.argmax(1), "uint8"),
+            "outputs": pack(self.outputs),
+            "reference": pack(self.reference),
+            "window": self.window,
+        }
+        if self.truth is not None:
+            data["truth"] = pack(self.truth, "uint8")
+        self.view = MutationView(data=data)
+        for name in ("sequence", "position", "base"):
+            link(getattr(self, name), self.view, name)
+        super().__init__([widgets.HBox([self.sequence, self.position]), self.base, self.view])
 
     def mutated_prediction(self) -> tuple[float, float]:
         """The model's output for the chosen sequence before and after the mutation."""
-        index = self.sequence.value
-        if not 0 <= index < len(self.x):
-            raise ValueError(f"sequence must be in [0, {len(self.x) - 1}]; found {index}")
-        mutant = mutate(self.x[index : index + 1], self.position.value, self.base.value)
-        after = float(predict(self.model, mutant)[0, self.target])
-        return float(self.reference[index]), after
-
-    def _draw(self) -> plt.Figure:
-        before, after = self.mutated_prediction()
-        index, pos = self.sequence.value, self.position.value
-        self.summary.value = (
-            f"output before <b>{before:.3f}</b>, after <b>{after:.3f}</b>, "
-            f"change <b>{after - before:+.3f}</b>"
-        )
-        length = self.x.shape[-1]
-        start = max(0, min(pos - self.window // 2, length - self.window))
-        stop = min(length, start + self.window)
-        mutant = mutate(self.x[index], pos, self.base.value)
-        fig, ax = plt.subplots(figsize=(9, 1.8))
-        truth = None if self.truth is None else self.truth[index, start:stop]
-        logo(mutant[:, start:stop], ax=ax, start=start, truth=truth)
-        ax.axvline(pos, color="crimson", linewidth=1)
-        ax.set_title(
-            f"sequence {index}, {self.base.value} at position {pos}", fontsize=9, loc="left"
-        )
-        return fig
-
-    def _update(self, change: dict | None = None) -> None:
-        if not render_into(self.output, self._draw):
-            self.summary.value = ""
+        index, position = self.sequence.value, self.position.value
+        after = self.outputs[index, ALPHABET.index(self.base.value), position]
+        return float(self.reference[index]), float(after)
 
 
 def mutation_explorer(
