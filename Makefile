@@ -11,7 +11,7 @@ TORCH_INDEX ?=
 WIDGETS_JS := book/_widgets_js
 NPM_PREFIX := $(VENV)/npm-widgets
 
-.PHONY: book test lint widgets-js clean-book browser-test
+.PHONY: book test lint lab widgets-js clean-book browser-test
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -53,12 +53,20 @@ widgets-js:
 	  fi; \
 	else echo "npm not found: widgets and math will load from the CDN"; fi
 
-book: $(VENV)/.installed-test,book,bench $(VENV)/.spliceai widgets-js
+book: $(VENV)/.installed-test,book,bench,lab $(VENV)/.spliceai widgets-js
 	$(BIN)/jupyter-book build book -W --keep-going
 	$(BIN)/python benchmarks/book_timing.py book/_build
 
-test: $(VENV)/.installed-test,book,bench $(VENV)/.spliceai
+test: $(VENV)/.installed-test,book,bench,lab $(VENV)/.spliceai
 	$(BIN)/python -m pytest -q
+
+# The chapters as notebooks in JupyterLab, explorers live: a double-click on a chapter
+# opens it as a notebook (jupyter/overrides.json sets jupytext's viewer as the default for
+# Markdown), and saving writes the MyST Markdown back.
+LAB_OPTIONS ?=
+lab: $(VENV)/.installed-test,book,bench,lab $(VENV)/.spliceai
+	$(BIN)/jupyter lab --notebook-dir=book --LabApp.app_settings_dir=$(CURDIR)/jupyter \
+	  $(if $(filter 0,$(shell id -u)),--allow-root) $(LAB_OPTIONS)
 
 lint: $(VENV)/.installed-dev
 	$(BIN)/ruff check . && $(BIN)/ruff format --check .
@@ -67,5 +75,5 @@ clean-book:
 	rm -rf book/_build
 
 # Open every built chapter in headless Chromium, offline (after `make book`).
-browser-test: $(VENV)/.installed-test,book,bench $(VENV)/.spliceai
+browser-test: $(VENV)/.installed-test,book,bench,lab $(VENV)/.spliceai
 	$(BIN)/python -m pytest -q -m browser tests/test_browser.py
