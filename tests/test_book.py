@@ -60,3 +60,26 @@ def test_a_failing_cell_fails_the_build(tmp_path):
 def test_a_clean_scratch_page_builds(tmp_path):
     result = _build_scratch(tmp_path, 'print("fine")')
     assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
+
+
+EXPLORER_CELL = """import torch
+from genotutor import widgets
+from genotutor.models import DeepBind
+from genotutor.sequences import random_sequences
+
+torch.manual_seed(0)
+widgets.mutation_explorer(DeepBind(filter_width=7).eval(), random_sequences(3, 30, seed=0))"""
+
+
+@pytest.mark.slow
+def test_a_page_with_an_explorer_builds_without_npm(tmp_path):
+    """The scratch book has no _widgets_js folder (what `make book` makes with npm): the
+    strict build still passes, the page keeps the explorer's state (its table and module)
+    and loads the widget manager from the CDN, and anywidget's front end is at the root."""
+    result = _build_scratch(tmp_path, EXPLORER_CELL)
+    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
+    html = tmp_path / "book" / "_build" / "html"
+    page = (html / "scratch.html").read_text()
+    assert "genotutor.widgets.mutation.MutationView" in page
+    assert "cdn.jsdelivr.net/npm/@jupyter-widgets/html-manager" in page
+    assert 'define(["@jupyter-widgets/base"]' in (html / "anywidget.js").read_text()
