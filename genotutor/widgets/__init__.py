@@ -1,14 +1,15 @@
-"""ipywidgets explorers: thin views over genotutor's functions, with no computation of
-their own.
+"""The explorers: ipywidgets controls over a view that draws in the browser.
 
 Every explorer takes the reader's own PyTorch model and sequences (any ``nn.Module``
-mapping ``(N, 4, L)`` to ``(N, T)``), not only the book's. Controls are wired with
-``observe`` rather than ``interact`` (which was seen to stall notebook execution), and a
-bad value shows a message inside the widget instead of a traceback
-(:func:`genotutor.widgets._base.render_into`).
+mapping ``(N, 4, L)`` to ``(N, T)``), not only the book's. When it is built, it computes
+its results over every value its controls can take (in Python, with genotutor's own
+functions) and hands them to its view (:mod:`genotutor.widgets._view`, an anywidget whose
+ES module in ``genotutor/widgets/js`` draws the summary and an SVG figure). Each control
+is linked to the view in the browser, so the same explorer works in a running notebook
+and on the book's static page, offline, with no kernel. Inputs are checked when the
+explorer is built; a value the view cannot show is reported in red inside it.
 
-On a static page of the book the explorers show the state they were built in; run the
-chapter as a notebook for them to compute. One module per chapter's explorer.
+One module per chapter's explorer.
 """
 
 from genotutor.widgets._base import display_message, render_into
