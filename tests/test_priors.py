@@ -188,55 +188,7 @@ def test_loss_rejects_bad_positives_and_target():
         priors.fourier_prior_loss(model, x, freq_limit=5, target=3)
 
 
-# --------------------------------------------------------------------------- explorer
-def _explorer(one_hot_batch):
-    from genotutor.widgets.priors import prior_explorer
-
-    torch.manual_seed(0)
-    models = {"a": DeepBind(filter_width=7).eval(), "b": DeepBind(filter_width=5).eval()}
-    truth = torch.zeros(one_hot_batch.shape[0], one_hot_batch.shape[-1], dtype=torch.bool)
-    truth[:, 10:20] = True
-    return prior_explorer(models, one_hot_batch, truth=truth, freq_limit=10)
-
-
-def test_explorer_each_control_changes_the_output(one_hot_batch):
-    explorer = _explorer(one_hot_batch)
-    seen = {explorer.summary.value}
-    explorer.sequence.value = 3
-    seen.add(explorer.summary.value)
-    explorer.cutoff.value = 4
-    seen.add(explorer.summary.value)
-    explorer.softness.value = 1.5
-    seen.add(explorer.summary.value)
-    explorer.sigma.value = 0
-    seen.add(explorer.summary.value)
-    assert len(seen) == 5
-    assert len(explorer.output.outputs) == 1  # one figure, redrawn in place
-
-
-def test_explorer_summary_matches_the_penalty(one_hot_batch):
-    explorer = _explorer(one_hot_batch)
-    explorer.sequence.value, explorer.cutoff.value = 2, 6
-    model = explorer.models["a"]
-    track = priors.attribution_track(model, one_hot_batch[2:3]).double()
-    penalty = priors.fourier_penalty(track, freq_limit=6, smooth_sigma=3.0).item()
-    assert f"a: penalty <b>{penalty:.3f}</b>" in explorer.summary.value
-
-
-def test_explorer_bad_value_shows_a_message(one_hot_batch):
-    explorer = _explorer(one_hot_batch)
-    explorer.x = explorer.x[:2]  # the reader swapped in fewer sequences
-    explorer.sequence.value = 6
-    text = str(explorer.output.outputs)
-    assert "Cannot show this" in text and "sequence must be in" in text
-    assert explorer.summary.value == ""
-
-
-def test_explorer_rejects_bad_models(one_hot_batch):
-    from genotutor.widgets.priors import PriorExplorer
-
-    with pytest.raises(TypeError, match="models must be a torch.nn.Module or a non-empty dict"):
-        PriorExplorer([], one_hot_batch)
+# The explorer's tests are in tests/test_widgets_priors.py.
 
 
 # --------------------------------------------------------------------------- training

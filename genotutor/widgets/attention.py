@@ -4,18 +4,44 @@ planted motif tokens marked."""
 from __future__ import annotations
 
 import ipywidgets as widgets
-import matplotlib.pyplot as plt
 import torch
+import traitlets
 from torch import nn
 
 from genotutor.interpret.attention import attention_maps
 from genotutor.training import predict
 from genotutor.validation import _describe, check_model, check_one_hot
-from genotutor.widgets._base import render_into
+from genotutor.widgets._view import ExplorerView, esm, link, pack
+
+
+class AttentionView(ExplorerView):
+    """The browser side of :class:`AttentionExplorer` (``js/attention.js``)."""
+
+    _esm = esm("attention")
+    sequence = traitlets.Int(0).tag(sync=True)
+    head = traitlets.Int(0).tag(sync=True)  # index into the head options: 0 is the mean
+
+
+def _check_tokens(tokens: object, shape: tuple[int, int]) -> torch.Tensor | None:
+    if tokens is None:
+        return None
+    if not isinstance(tokens, torch.Tensor) or tokens.dtype != torch.bool:
+        raise TypeError(f"tokens must be a bool tensor (N, T) or None; found {_describe(tokens)}")
+    if tuple(tokens.shape) != shape:
+        raise ValueError(
+            f"tokens must have shape {shape} (sequences, tokens); found {tuple(tokens.shape)}"
+        )
+    return tokens
 
 
 class AttentionExplorer(widgets.VBox):
     """Show one head's (or the heads' mean) attention map for one sequence.
+
+    Every head's map of every sequence is read once, when the explorer is built (one
+    forward pass, :func:`genotutor.interpret.attention_maps`), together with the heads'
+    mean and the model's outputs; the view draws from that table (``N (H + 1) T^2``
+    numbers), so the explorer works the same in a live notebook and on the book's static
+    page.
 
     Parameters
     ----------
@@ -33,9 +59,14 @@ class AttentionExplorer(widgets.VBox):
     Attributes
     ----------
     sequence, head : ipywidgets controls
-    summary : ipywidgets.HTML
+    view : AttentionView
+        Draws the summary and the figure.
     maps : torch.Tensor, shape (N, H, T, T)
-        Computed once, when the explorer is built.
+        Rows are queries, columns the tokens they attend to.
+    mean : torch.Tensor, shape (N, T, T)
+        The heads' mean of ``maps``.
+    outputs : torch.Tensor, shape (N,)
+        The model's first output for each sequence.
 
     Taught in chapter 5.
     """
@@ -56,77 +87,43 @@ class AttentionExplorer(widgets.VBox):
                 raise ValueError(f"model has attention layers {sorted(maps)}; pass layer=")
             maps = next(iter(maps.values()))
         self.maps = maps
-        n_tokens = maps.shape[-1]
-        if tokens is not None:
-            if not isinstance(tokens, torch.Tensor) or tokens.dtype != torch.bool:
-                raise TypeError(
-                    f"tokens must be a bool tensor (N, T) or None; found {_describe(tokens)}"
-                )
-            if tuple(tokens.shape) != (len(self.x), n_tokens):
-                raise ValueError(
-                    f"tokens must have shape {(len(self.x), n_tokens)} (sequences, tokens); "
-                    f"found {tuple(tokens.shape)}"
-                )
-        self.tokens = tokens
+        self.mean = maps.mean(1)
+        self.tokens = _check_tokens(tokens, (len(self.x), maps.shape[-1]))
         self.outputs = predict(self.model, self.x)[:, 0]
         self.sequence = widgets.BoundedIntText(
             value=0, min=0, max=len(self.x) - 1, description="sequence"
         )
         heads = ["mean"] + [str(h) for h in range(maps.shape[1])]
         self.head = widgets.Dropdown(options=heads, value="mean", description="head")
-        self.summary = widgets.HTML()
-        self.output = widgets.Output()
-        for control in (self.sequence, self.head):
-            control.observe(self._update, names="value")
-        super().__init__([widgets.HBox([self.sequence, self.head]), self.summary, self.output])
-        self._update()
+        data = {"maps": pack(maps), "mean": pack(self.mean), "outputs": pack(self.outputs)}
+        if self.tokens is not None:
+            data["tokens"] = pack(self.tokens, "uint8")
+        self.view = AttentionView(data=data)
+        for name in ("sequence", "head"):
+            link(getattr(self, name), self.view, name)
+        super().__init__([widgets.HBox([self.sequence, self.head]), self.view])
 
     def weights(self) -> torch.Tensor:
         """The shown ``(T, T)`` map: rows are queries, columns the tokens they attend to."""
         index = self.sequence.value
         if not 0 <= index < len(self.maps):
             raise ValueError(f"sequence must be in [0, {len(self.maps) - 1}]; found {index}")
-        maps = self.maps[index]
-        return maps.mean(0) if self.head.value == "mean" else maps[int(self.head.value)]
+        if self.head.value == "mean":
+            return self.mean[index]
+        return self.maps[index, int(self.head.value)]
 
-    def _draw(self) -> plt.Figure:
+    def marked_share(self) -> float | None:
+        """The share of their attention that the chosen sequence's marked tokens send to
+        other marked tokens (the diagonal left out), as the summary shows it; None without
+        ``tokens`` or with fewer than two marked tokens."""
         weights = self.weights()
-        index = self.sequence.value
-        text = f"output <b>{float(self.outputs[index]):.3f}</b>"
-        marked = None
-        if self.tokens is not None:
-            marked = torch.nonzero(self.tokens[index]).flatten().tolist()
-            if len(marked) >= 2:
-                block = weights[marked][:, marked].sum() - weights[marked, marked].sum()
-                share = float(block / len(marked))
-                text += (
-                    f"; marked tokens send <b>{share:.2f}</b> of their attention to other "
-                    "marked tokens"
-                )
-        self.summary.value = text
-        fig, (heat, received) = plt.subplots(
-            1, 2, figsize=(9, 3.6), gridspec_kw={"width_ratios": [1.2, 1]}
-        )
-        image = heat.imshow(weights.numpy(), cmap="viridis", vmin=0)
-        fig.colorbar(image, ax=heat, fraction=0.046)
-        heat.set_xlabel("key token (attended to)")
-        heat.set_ylabel("query token")
-        mass = weights.sum(0).numpy()
-        received.bar(range(len(mass)), mass, color="0.5")
-        for t in marked or []:
-            heat.axhline(t, color="red", linewidth=0.6, alpha=0.7)
-            heat.axvline(t, color="red", linewidth=0.6, alpha=0.7)
-            received.bar(t, mass[t], color="red")
-        received.set_xlabel("token")
-        received.set_ylabel("attention received (column sum)")
-        head = "mean of heads" if self.head.value == "mean" else f"head {self.head.value}"
-        heat.set_title(f"sequence {index}, {head}", fontsize=9, loc="left")
-        fig.tight_layout()
-        return fig
-
-    def _update(self, change: dict | None = None) -> None:
-        if not render_into(self.output, self._draw):
-            self.summary.value = ""
+        if self.tokens is None:
+            return None
+        marked = torch.nonzero(self.tokens[self.sequence.value]).flatten()
+        if len(marked) < 2:
+            return None
+        block = weights[marked][:, marked]
+        return float((block.sum() - block.diagonal().sum()) / len(marked))
 
 
 def attention_explorer(

@@ -1,27 +1,21 @@
-"""The chapter-5 explorer: the Fourier prior's cutoff and softness, and what they weigh."""
+"""The chapter-6 explorer: the Fourier prior's cutoff and softness, and what they weigh."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 
 import ipywidgets as widgets
-import matplotlib.pyplot as plt
-import numpy as np
 import torch
+import traitlets
 from torch import nn
 
-from genotutor.plotting import shade_truth
-from genotutor.priors import (
-    attribution_track,
-    fourier_penalty,
-    frequency_weights,
-    high_frequency_mass,
-    smooth_track,
-    spectrum,
-)
-from genotutor.sequences import check_model, check_tensor
+from genotutor.priors import attribution_track, fourier_penalty, high_frequency_mass
+from genotutor.sequences import check_model, check_positive_int, check_tensor
 from genotutor.training import evaluating
-from genotutor.widgets._base import render_into
+from genotutor.validation import _describe
+from genotutor.widgets._view import ExplorerView, esm, link, pack
+
+_BATCH = 256  # sequences per gradient pass when the tracks are computed
 
 
 def _check_models(models: object) -> dict[str, nn.Module]:
@@ -35,12 +29,47 @@ def _check_models(models: object) -> dict[str, nn.Module]:
     return {str(name): check_model(model, f"models[{name!r}]") for name, model in models.items()}
 
 
+def _check_truth(truth: object, shape: tuple[int, int]) -> torch.Tensor | None:
+    if truth is None:
+        return None
+    if not isinstance(truth, torch.Tensor) or truth.dtype != torch.bool:
+        raise TypeError(f"truth must be a bool tensor (N, L) or None; found {_describe(truth)}")
+    if tuple(truth.shape) != shape:
+        raise ValueError(f"truth must have shape (N, L) = {shape}; found {tuple(truth.shape)}")
+    return truth
+
+
+def _tracks(model: nn.Module, x: torch.Tensor, target: int | None) -> torch.Tensor:
+    """Every sequence's ``(L,)`` attribution track under ``model``: shape (N, L), float32."""
+    with evaluating(model) as device:
+        parts = [
+            attribution_track(model, x[i : i + _BATCH].to(device), target=target).cpu()
+            for i in range(0, len(x), _BATCH)
+        ]
+    return torch.cat(parts).float()
+
+
+class PriorView(ExplorerView):
+    """The browser side of :class:`PriorExplorer` (``js/priors.js``)."""
+
+    _esm = esm("priors")
+    sequence = traitlets.Int(0).tag(sync=True)
+    cutoff = traitlets.Int(1).tag(sync=True)
+    softness = traitlets.Float(0.2).tag(sync=True)
+    sigma = traitlets.Int(0).tag(sync=True)
+
+
 class PriorExplorer(widgets.VBox):
     """Choose the prior's cutoff, softness and smoothing; see its weights, the spectrum and
     the smoothed attribution track of one sequence, for one or several models.
 
     The track is the prior's own attribution, ``|gradient x input|`` of the logits summed
-    over the bases (:func:`genotutor.priors.attribution_track`).
+    over the bases (:func:`genotutor.priors.attribution_track`). Only the tracks are
+    computed in Python, once, when the explorer is built (``N L`` numbers per model); the
+    view computes what the sliders change from them, as :mod:`genotutor.priors` does (the
+    weights, the Gaussian smoothing, the normalised spectrum, the penalty and the
+    high-frequency mass), so the explorer works the same in a live notebook and on the
+    book's static page, for any value of the sliders.
 
     Parameters
     ----------
@@ -59,8 +88,11 @@ class PriorExplorer(widgets.VBox):
     Attributes
     ----------
     sequence, cutoff, softness, sigma : ipywidgets controls
-    summary : ipywidgets.HTML
-        Each model's penalty and high-frequency mass for the chosen sequence.
+    view : PriorView
+        Draws the summary (each model's penalty and high-frequency mass for the chosen
+        sequence) and the figure.
+    tracks : dict of str to torch.Tensor, shape (N, L)
+        Each model's attribution tracks, float32, as the view holds them.
 
     Taught in chapter 6.
     """
@@ -78,20 +110,15 @@ class PriorExplorer(widgets.VBox):
     ) -> None:
         self.models = _check_models(models)
         self.x = check_tensor(x, "x")
-        if truth is not None and tuple(truth.shape) != (len(x), x.shape[-1]):
-            raise ValueError(
-                f"truth must have shape (N, L) = {(len(x), x.shape[-1])}; found "
-                f"{tuple(truth.shape)}"
-            )
-        self.truth = truth
+        self.truth = _check_truth(truth, (len(self.x), self.x.shape[-1]))
         self.target = target
-        self._tracks: dict[tuple[str, int], torch.Tensor] = {}
+        self.tracks = {name: _tracks(m, self.x, target) for name, m in self.models.items()}
         half = self.x.shape[-1] // 2
         self.sequence = widgets.BoundedIntText(
             value=0, min=0, max=len(self.x) - 1, description="sequence"
         )
         self.cutoff = widgets.IntSlider(
-            value=min(freq_limit, half),
+            value=min(check_positive_int(freq_limit, "freq_limit"), half),
             min=1,
             max=half,
             description="cutoff K",
@@ -110,83 +137,51 @@ class PriorExplorer(widgets.VBox):
             min=0,
             max=8,
             description="smooth sigma",
+            style={"description_width": "initial"},  # the whole label, not "smooth si..."
             continuous_update=False,
         )
-        self.summary = widgets.HTML()
-        self.output = widgets.Output()
-        for control in (self.sequence, self.cutoff, self.softness, self.sigma):
-            control.observe(self._update, names="value")
+        data = {
+            "names": list(self.tracks),
+            "tracks": pack(torch.stack(list(self.tracks.values()))),  # (models, N, L)
+        }
+        if self.truth is not None:
+            data["truth"] = pack(self.truth, "uint8")
+        self.view = PriorView(data=data)
+        for name in ("sequence", "cutoff", "softness", "sigma"):
+            link(getattr(self, name), self.view, name)
         super().__init__(
             [
                 widgets.HBox([self.sequence, self.cutoff]),
                 widgets.HBox([self.softness, self.sigma]),
-                self.summary,
-                self.output,
+                self.view,
             ]
         )
-        self._update()
 
     def track(self, name: str) -> torch.Tensor:
         """The chosen sequence's ``(L,)`` attribution track under model ``name``."""
         index = self.sequence.value
-        if not 0 <= index < len(self.x):
-            raise ValueError(f"sequence must be in [0, {len(self.x) - 1}]; found {index}")
-        key = (name, index)
-        if key not in self._tracks:
-            model = self.models[name]
-            with evaluating(model):
-                track = attribution_track(model, self.x[index : index + 1], target=self.target)
-            self._tracks[key] = track[0]
-        return self._tracks[key]
+        tracks = self.tracks[name]
+        if not 0 <= index < len(tracks):
+            raise ValueError(f"sequence must be in [0, {len(tracks) - 1}]; found {index}")
+        return tracks[index]
 
-    def _settings(self) -> dict:
-        return {"freq_limit": self.cutoff.value, "smooth_sigma": float(self.sigma.value)}
-
-    def _draw(self) -> None:
-        settings = self._settings()
-        tracks = {name: self.track(name)[None].double() for name in self.models}
-        rows = []
-        for name, track in tracks.items():
-            penalty = float(fourier_penalty(track, limit_softness=self.softness.value, **settings))
-            mass = float(high_frequency_mass(track, freq_limit=self.cutoff.value))
-            rows.append(f"{name}: penalty <b>{penalty:.3f}</b>, mass above K <b>{mass:.2f}</b>")
-        self.summary.value = "; ".join(rows)
-        length = self.x.shape[-1]
-        frequencies = np.arange(1, length // 2 + 1)
-        fig, axes = plt.subplots(3, 1, figsize=(9, 6.2))
-        weights = frequency_weights(
-            length // 2, freq_limit=self.cutoff.value, limit_softness=self.softness.value
-        )
-        axes[0].plot(frequencies, weights.numpy(), color="black")
-        axes[0].set_ylabel("weight")
-        for name, track in tracks.items():
-            mags = spectrum(track, smooth_sigma=settings["smooth_sigma"])[0]
-            axes[1].plot(frequencies, mags.numpy(), label=name, linewidth=1)
-            axes[2].plot(
-                smooth_track(track, smooth_sigma=settings["smooth_sigma"])[0].numpy(),
-                label=name,
-                linewidth=1,
+    def numbers(self) -> dict[str, tuple[float, float]]:
+        """What the summary shows for the chosen sequence: each model's Fourier penalty
+        (:func:`genotutor.priors.fourier_penalty` with the controls' cutoff, softness and
+        sigma) and the share of its unsmoothed spectrum above the cutoff
+        (:func:`genotutor.priors.high_frequency_mass`)."""
+        shown = {}
+        for name in self.models:
+            track = self.track(name)[None].double()
+            penalty = fourier_penalty(
+                track,
+                freq_limit=self.cutoff.value,
+                limit_softness=self.softness.value,
+                smooth_sigma=float(self.sigma.value),
             )
-        for ax in axes[:2]:
-            ax.axvline(self.cutoff.value + 0.5, color="crimson", linestyle="--", linewidth=1)
-        axes[1].set_ylabel("normalised |FFT|")
-        axes[1].set_xlabel("frequency k (cycles per sequence)")
-        axes[1].legend(fontsize=8)
-        if self.truth is not None:
-            shade_truth(axes[2], self.truth[self.sequence.value])
-        axes[2].set_ylabel("smoothed track")
-        axes[2].set_xlabel("position")
-        axes[0].set_title(
-            f"sequence {self.sequence.value}: cutoff K = {self.cutoff.value} "
-            f"(period {length / self.cutoff.value:.1f} bases)",
-            fontsize=9,
-            loc="left",
-        )
-        fig.tight_layout()
-
-    def _update(self, change: dict | None = None) -> None:
-        if not render_into(self.output, self._draw):
-            self.summary.value = ""
+            mass = high_frequency_mass(track, freq_limit=self.cutoff.value)
+            shown[name] = (float(penalty), float(mass))
+        return shown
 
 
 def prior_explorer(
