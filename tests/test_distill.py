@@ -68,6 +68,55 @@ def test_additive_student_recovers_an_additive_teacher():
     assert again.from_cache and not result.from_cache
 
 
+def _trained_looking_student(seed: int = 0) -> NeuralBasisStudent:
+    """A student with random (not near-zero) weights and batch statistics, in eval mode."""
+    torch.manual_seed(seed)
+    student = NeuralBasisStudent(30, n_filters=3, width=4)
+    with torch.no_grad():
+        for parameter in student.parameters():
+            parameter.normal_(0, 0.5)
+        student.norm.running_mean.normal_()
+        student.norm.running_var.uniform_(0.5, 2.0)
+    return student.eval()
+
+
+def test_the_student_is_its_readout_of_the_summed_contributions():
+    student = _trained_looking_student()
+    x = random_sequences(16, 30, seed=3)
+    with torch.no_grad():
+        summed = student.contributions(x).sum(dim=(1, 2))[:, None]
+        assert torch.allclose(student(x), student.readout(summed), atol=1e-6)
+        # the readout depends on the scalar alone: equal sums, equal outputs
+        assert student.readout(summed[:1].repeat(4, 1)).unique().numel() == 1
+
+
+def test_changing_one_filter_changes_only_its_contributions():
+    student = _trained_looking_student()
+    x = random_sequences(16, 30, seed=4)
+    with torch.no_grad():
+        before = student.contributions(x)
+        student.conv.weight[1].add_(torch.randn_like(student.conv.weight[1]))
+        student.conv.bias[1] += 0.3
+        student.norm.running_mean[1] += 0.5
+        student.shape_weight[1].add_(0.2)
+        after = student.contributions(x)
+    assert torch.equal(before[:, [0, 2]], after[:, [0, 2]])
+    assert not torch.allclose(before[:, 1], after[:, 1])
+
+
+@pytest.mark.slow
+def test_a_neural_basis_student_recovers_an_additive_teacher():
+    """Width-1 filters see one base each; the shared bases, with the position features,
+    must learn each base's weight at each position."""
+    teacher = _additive_teacher(20)
+    x = random_sequences(1500, 20, seed=0)
+    options = {"n_filters": 4, "width": 1, "tuner_hidden": 0, "basis_hidden": 64}
+    result = distill(teacher, x, student="neural_basis", student_options=options,
+                     epochs=100, lr=1e-2, patience=10, progress=False)  # fmt: skip
+    score = fidelity(result.student, teacher, random_sequences(500, 20, seed=1))
+    assert score["pearson"] >= 0.99
+
+
 def test_students_have_the_documented_shapes():
     x = random_sequences(5, 30, seed=0)
     pair = AdditiveStudent(30, max_distance=2)

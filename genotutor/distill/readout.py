@@ -37,8 +37,9 @@ def filter_report(
 ) -> pd.DataFrame:
     """What each filter of a student tracks.
 
-    For every filter k, its summed contribution ``w_k s_k`` to the output on ``x`` is
-    correlated with each column of ``covariates`` (e.g. the simulator's CpG count,
+    For every filter k, its summed contribution ``sum_p c_kp`` to the scalar that the
+    student's readout maps to the output, on ``x``, is correlated with each column of
+    ``covariates`` (e.g. the simulator's CpG count,
     in-frame stops, enhancer count, donor score).
 
     Parameters
@@ -64,7 +65,7 @@ def filter_report(
             f"{type(covariates).__name__} of length {len(covariates)}"
         )
     with evaluating(student):
-        summed = student.contributions(x).sum(dim=-1) * student.linear.weight[0]
+        summed = student.contributions(x).sum(dim=-1)
     values = summed.numpy().astype(np.float64)
     rows = []
     for k, consensus in enumerate(filter_consensus(student)):
