@@ -12,7 +12,6 @@ explorer is built; a value the view cannot show is reported in red inside it.
 One module per chapter's explorer.
 """
 
-from genotutor.widgets._base import display_message, render_into
 from genotutor.widgets.attention import AttentionExplorer, attention_explorer
 from genotutor.widgets.attribution import AttributionExplorer, attribution_explorer
 from genotutor.widgets.filters import FilterExplorer, filter_explorer
@@ -31,10 +30,8 @@ __all__ = [
     "MutationExplorer",
     "PriorExplorer",
     "SurrogateExplorer",
-    "display_message",
     "mutation_explorer",
     "prior_explorer",
-    "render_into",
     "SplicingExplorer",
     "splicing_explorer",
     "surrogate_explorer",

@@ -1,71 +1,12 @@
-"""Shared plumbing of the explorers: drawing into an Output widget, error messages.
-
-Figures are rendered to PNG and written into the Output widget's ``outputs`` trait
-directly, instead of relying on ``plt.show()`` inside ``with output:``. That works the
-same in a live kernel, in a test without a kernel, and in the widget state saved into
-the static book.
-"""
+"""Shared plumbing of the explorers: the controls and the input checks they share."""
 
 from __future__ import annotations
 
-import base64
-import html
-import io
-from collections.abc import Callable
-
 import ipywidgets as widgets
-import matplotlib.pyplot as plt
 import torch
-from matplotlib.figure import Figure
 
 from genotutor.training import evaluating
 from genotutor.validation import _describe, check_model, check_target, check_tensor
-
-
-def _figure_output(fig: Figure) -> dict:
-    buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=90, bbox_inches="tight")
-    plt.close(fig)
-    png = base64.b64encode(buffer.getvalue()).decode("ascii")
-    return {
-        "output_type": "display_data",
-        "data": {"image/png": png, "text/plain": "<Figure>"},
-        "metadata": {},
-    }
-
-
-def _message_output(text: str) -> dict:
-    markup = f'<p style="color:#b00020"><b>{html.escape(text)}</b></p>'
-    return {
-        "output_type": "display_data",
-        "data": {"text/html": markup, "text/plain": text},
-        "metadata": {},
-    }
-
-
-def render_into(output: widgets.Output, draw: Callable[[], Figure | None]) -> bool:
-    """Replace what ``output`` shows with the figure that ``draw`` makes.
-
-    ``draw()`` returns a matplotlib Figure (or leaves it as the current figure). If it
-    raises ValueError, TypeError, IndexError or RuntimeError, the output shows the message
-    instead of a traceback. Returns whether ``draw`` succeeded. Used by every explorer.
-    """
-    plt.close("all")
-    try:
-        fig = draw()
-        if fig is None and plt.get_fignums():
-            fig = plt.gcf()
-        output.outputs = (_figure_output(fig),) if fig is not None else ()
-        return True
-    except (ValueError, TypeError, IndexError, RuntimeError) as error:
-        plt.close("all")
-        output.outputs = (_message_output(f"Cannot show this: {error}"),)
-        return False
-
-
-def display_message(output: widgets.Output, text: str) -> None:
-    """Show ``text`` as a red message in ``output``."""
-    output.outputs = (_message_output(text),)
 
 
 def sequence_and_position_controls(
