@@ -3,18 +3,89 @@
 from __future__ import annotations
 
 import ipywidgets as widgets
-import matplotlib.pyplot as plt
+import numpy as np
 import torch
+import traitlets
 from torch import nn
 
 from genotutor.attribution import GRADIENT_METHODS, METHODS, attribute
 from genotutor.evaluation import attribution_auprc, attribution_auroc
-from genotutor.plotting import logo
-from genotutor.widgets._base import check_view_inputs, render_into
+from genotutor.training import predict
+from genotutor.validation import check_positive_int
+from genotutor.widgets._base import check_view_inputs
+from genotutor.widgets._view import ExplorerView, esm, link, pack
+
+Entry = tuple[str, bool]  # (method, gradient correction applied)
+
+
+class AttributionView(ExplorerView):
+    """The browser side of :class:`AttributionExplorer` (``js/attribution.js``)."""
+
+    _esm = esm("attribution")
+    sequence = traitlets.Int(0).tag(sync=True)
+    method = traitlets.Int(0).tag(sync=True)  # index into the methods offered
+    correct = traitlets.Bool(False).tag(sync=True)
+    start = traitlets.Int(0).tag(sync=True)
+
+
+def _check_methods(methods: object) -> tuple[str, ...]:
+    """``methods`` as a tuple of distinct names from :data:`genotutor.attribution.METHODS`."""
+    if isinstance(methods, str) or not isinstance(methods, (tuple, list)) or not methods:
+        raise TypeError(
+            f"methods must be a non-empty tuple of names from {METHODS}; found {methods!r}"
+        )
+    unknown = [name for name in methods if name not in METHODS]
+    if unknown:
+        raise ValueError(f"methods must be names from {METHODS}; found {unknown}")
+    if len(set(methods)) != len(methods):
+        raise ValueError(f"methods must not repeat a name; found {list(methods)}")
+    return tuple(methods)
+
+
+def _entries(methods: tuple[str, ...]) -> list[Entry]:
+    """Every (method, correction) the explorer can show: gradient methods twice."""
+    return [(m, c) for m in methods for c in ((False, True) if m in GRADIENT_METHODS else (False,))]
+
+
+def _key(entry: Entry) -> str:
+    """The name of an entry in the view's table: ``"saliency"``, ``"saliency+correct"``."""
+    method, correct = entry
+    return f"{method}+correct" if correct else method
+
+
+def _pack_scores(scores: torch.Tensor, x: torch.Tensor) -> dict:
+    """One entry's ``(N, 4, L)`` scores for the view; a map that is zero off the observed
+    bases (gradient x input, integrated gradients, DeepLIFT) is sent as its ``(N, L)``
+    values at the observed bases, a quarter of the size and exactly the same map."""
+    observed = torch.nn.functional.one_hot(x.argmax(1), 4).transpose(1, 2).to(scores.dtype)
+    values = (scores * observed).sum(1)
+    if torch.equal(values[:, None] * observed, scores):
+        return {"observed": True, **pack(values)}
+    return {"observed": False, **pack(scores)}
+
+
+def _per_sequence_scores(
+    scores: torch.Tensor, truth: torch.Tensor
+) -> tuple[np.ndarray, np.ndarray]:
+    """Each sequence's AUROC and AUPRC of its own map against its own truth row (the
+    pooled score of that one sequence), NaN where the row lacks true or false positions."""
+    if not 0 < int(truth.sum()) < truth.numel():
+        nan = np.full(len(scores), np.nan)
+        return nan, nan.copy()
+    auroc = attribution_auroc(scores, truth).per_sequence
+    return auroc, attribution_auprc(scores, truth).per_sequence
 
 
 class AttributionExplorer(widgets.VBox):
     """Show any attribution method's scores for one sequence, planted motifs shaded.
+
+    Every method's scores for every sequence are computed once, when the explorer is
+    built: one :func:`genotutor.attribution.attribute` call per (method, correction) over
+    all sequences, the gradient methods with and without ``correct=True``, so eleven maps
+    of ``(N, 4, L)`` with all methods (maps that live on the observed bases only are sent
+    as ``(N, L)``: about 1.4 MB in the page for chapter 2's 50 sequences of length 200).
+    With ``truth``, each map's AUROC and AUPRC per sequence too. The view draws from that
+    table, so the explorer works the same in a live notebook and on the book's static page.
 
     Parameters
     ----------
@@ -27,18 +98,24 @@ class AttributionExplorer(widgets.VBox):
     target : int
         Which output to explain.
     methods : tuple of str
-        The methods offered (default: all of :data:`genotutor.attribution.METHODS`).
+        The methods offered (default: all of :data:`genotutor.attribution.METHODS`); fewer
+        make the explorer quicker to build (ISM and DeepLIFT-SHAP cost the most).
     window : int
         How many positions the logo shows at a time (the ``start`` slider moves it).
 
     Attributes
     ----------
     sequence, method, correct, start : ipywidgets controls
-    summary : ipywidgets.HTML
-        The output for the sequence and, with ``truth``, the map's AUROC and AUPRC.
+    view : AttributionView
+        Draws the summary and the figure.
+    table : dict of (str, bool) to torch.Tensor, shape (N, 4, L)
+        The scores of each (method, correction).
+    outputs : torch.Tensor, shape (N,)
+        The model's output ``target`` for each sequence.
+    auroc, auprc : dict of (str, bool) to numpy.ndarray, shape (N,)
+        With ``truth``: each map's score per sequence (NaN without both kinds of position).
 
-    Scores are computed on demand for the chosen sequence and kept, so going back to a
-    (sequence, method) pair is instant. Taught in chapter 2.
+    Taught in chapter 2.
     """
 
     def __init__(
@@ -52,73 +129,67 @@ class AttributionExplorer(widgets.VBox):
         window: int = 100,
     ) -> None:
         self.model, self.x, self.truth, self.target = check_view_inputs(model, x, truth, target)
-        self._cache: dict[tuple[int, str, bool], torch.Tensor] = {}
+        self.methods = _check_methods(methods)
         length = self.x.shape[-1]
-        self.window = max(1, min(int(window), length))
+        self.window = min(check_positive_int(window, "window"), length)
+        self.outputs = predict(self.model, self.x)[:, self.target]
+        self.table = {entry: self._attribute(entry) for entry in _entries(self.methods)}
+        self.auroc, self.auprc = {}, {}
+        if self.truth is not None:
+            for entry, scores in self.table.items():
+                self.auroc[entry], self.auprc[entry] = _per_sequence_scores(scores, self.truth)
         self.sequence = widgets.BoundedIntText(
             value=0, min=0, max=len(self.x) - 1, description="sequence"
         )
-        self.method = widgets.Dropdown(
-            options=list(methods), value=methods[0], description="method"
-        )
+        self.method = widgets.Dropdown(options=list(self.methods), description="method")
         self.correct = widgets.Checkbox(value=False, description="gradient correction")
         self.start = widgets.IntSlider(
             value=0, min=0, max=length - self.window, description="start", continuous_update=False
         )
-        self.summary = widgets.HTML()
-        self.output = widgets.Output()
-        for control in (self.sequence, self.method, self.correct, self.start):
-            control.observe(self._update, names="value")
+        self.view = AttributionView(data=self._data())
+        for name in ("sequence", "method", "correct", "start"):
+            link(getattr(self, name), self.view, name)
         controls = widgets.HBox([self.sequence, self.method, self.correct])
-        super().__init__([controls, self.start, self.summary, self.output])
-        self._update()
+        super().__init__([controls, self.start, self.view])
+
+    def _attribute(self, entry: Entry) -> torch.Tensor:
+        method, correct = entry
+        options = {"correct": True} if correct else {}
+        return attribute(self.model, self.x, method, self.target, progress=False, **options)
+
+    def _data(self) -> dict:
+        data = {
+            "bases": pack(self.x.argmax(1), "uint8"),
+            "outputs": pack(self.outputs),
+            "methods": list(self.methods),
+            "gradient": [method in GRADIENT_METHODS for method in self.methods],
+            "scores": {_key(entry): _pack_scores(s, self.x) for entry, s in self.table.items()},
+            "window": self.window,
+        }
+        if self.truth is not None:
+            data["truth"] = pack(self.truth, "uint8")
+            data["auroc"] = {_key(entry): pack(values) for entry, values in self.auroc.items()}
+            data["auprc"] = {_key(entry): pack(values) for entry, values in self.auprc.items()}
+        return data
+
+    def entry(self) -> Entry:
+        """The (method, correction) shown: the correction only for a gradient method."""
+        method = self.method.value
+        return method, bool(self.correct.value and method in GRADIENT_METHODS)
 
     def scores(self) -> torch.Tensor:
-        """The chosen method's ``(4, L)`` scores for the chosen sequence."""
+        """The chosen method's ``(4, L)`` scores for the chosen sequence (from the table)."""
+        return self.table[self.entry()][self.sequence.value]
+
+    def shown(self) -> dict[str, float]:
+        """The numbers the summary shows: ``output`` and, with ``truth``, ``auroc`` and
+        ``auprc`` (NaN for a sequence without both kinds of position)."""
         index = self.sequence.value
-        if not 0 <= index < len(self.x):
-            raise ValueError(f"sequence must be in [0, {len(self.x) - 1}]; found {index}")
-        correct = self.correct.value and self.method.value in GRADIENT_METHODS
-        key = (index, self.method.value, correct)
-        if key not in self._cache:
-            options = {"correct": True} if correct else {}
-            result = attribute(
-                self.model,
-                self.x[index : index + 1],
-                self.method.value,
-                self.target,
-                progress=False,
-                **options,
-            )
-            self._cache[key] = result[0]
-        return self._cache[key]
-
-    def _draw(self) -> None:
-        scores = self.scores()
-        index, method = self.sequence.value, self.method.value
-        with torch.no_grad():
-            output = float(self.model(self.x[index : index + 1])[0, self.target])
-        text = f"output <b>{output:.3f}</b>"
-        if self.correct.value and method not in GRADIENT_METHODS:
-            text += f" (no gradient correction for {method})"
-        truth = None
+        numbers = {"output": float(self.outputs[index])}
         if self.truth is not None:
-            truth = self.truth[index]
-            if 0 < int(truth.sum()) < truth.numel():
-                auroc = attribution_auroc(scores[None], truth[None]).pooled
-                auprc = attribution_auprc(scores[None], truth[None]).pooled
-                text += f", AUROC <b>{auroc:.3f}</b>, AUPRC <b>{auprc:.3f}</b> vs the shading"
-        self.summary.value = text
-        begin = self.start.value
-        stop = begin + self.window
-        fig, ax = plt.subplots(figsize=(10, 2))
-        logo(scores[:, begin:stop], ax=ax, start=begin,
-             truth=None if truth is None else truth[begin:stop])  # fmt: skip
-        ax.set_title(f"sequence {index}, {method}", fontsize=9, loc="left")
-
-    def _update(self, change: dict | None = None) -> None:
-        if not render_into(self.output, self._draw):
-            self.summary.value = ""
+            numbers["auroc"] = float(self.auroc[self.entry()][index])
+            numbers["auprc"] = float(self.auprc[self.entry()][index])
+        return numbers
 
 
 def attribution_explorer(
@@ -127,7 +198,8 @@ def attribution_explorer(
     *,
     truth: torch.Tensor | None = None,
     target: int = 0,
+    methods: tuple[str, ...] = METHODS,
     window: int = 100,
 ) -> AttributionExplorer:
     """Build an :class:`AttributionExplorer` (chapter 2) for any model and sequences."""
-    return AttributionExplorer(model, x, truth=truth, target=target, window=window)
+    return AttributionExplorer(model, x, truth=truth, target=target, methods=methods, window=window)

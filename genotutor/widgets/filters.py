@@ -4,20 +4,62 @@ and where it fires along a sequence."""
 from __future__ import annotations
 
 import ipywidgets as widgets
-import matplotlib.pyplot as plt
+import logomaker
+import numpy as np
 import torch
+import traitlets
 from torch import nn
 
-from genotutor.interpret import filter_activations, filters_to_pwms
-from genotutor.motifs import get_motif, jaspar_motifs, motif_similarity, trim_motif
-from genotutor.plotting import logo, shade_truth
+from genotutor.interpret import filter_activations, filters_to_pwms, match_filters
+from genotutor.motifs import get_motif
+from genotutor.plotting import to_logo_frame
 from genotutor.sequences import check_model, check_one_hot
-from genotutor.widgets._base import render_into
+from genotutor.validation import _describe, check_positive_int
+from genotutor.widgets._view import ExplorerView, esm, link, pack
+
+
+class FilterView(ExplorerView):
+    """The browser side of :class:`FilterExplorer` (``js/filters.js``)."""
+
+    _esm = esm("filters")
+    filter = traitlets.Int(0).tag(sync=True)
+    sequence = traitlets.Int(0).tag(sync=True)
+
+
+def _information_heights(probs: np.ndarray) -> np.ndarray:
+    """The letter heights of a ``(4, w)`` probability matrix's logo in bits, shape (4, w):
+    each probability times its column's information, as ``genotutor.plotting.logo(...,
+    information=True)`` draws them (logomaker's transform, uniform background)."""
+    frame = logomaker.transform_matrix(
+        to_logo_frame(probs), from_type="probability", to_type="information"
+    )
+    return frame.to_numpy().T
+
+
+def _check_truth(truth: object, shape: tuple[int, int]) -> torch.Tensor | None:
+    """``truth`` as an ``(N, L)`` bool tensor (or None), else an error naming it."""
+    if truth is None:
+        return None
+    if not isinstance(truth, torch.Tensor) or truth.dtype != torch.bool:
+        raise TypeError(
+            f"truth must be a bool tensor of shape (N, L) or None; found {_describe(truth)}"
+        )
+    if tuple(truth.shape) != shape:
+        raise ValueError(f"truth must have shape {shape}; found {tuple(truth.shape)}")
+    return truth
 
 
 class FilterExplorer(widgets.VBox):
     """Pick a filter: its PWM (from the sequences that activate it), its best JASPAR
-    match, and its activation along one sequence.
+    match, and its score along one sequence.
+
+    Computed once, when the explorer is built: every filter's PWM
+    (:func:`genotutor.interpret.filters_to_pwms` over all of ``x``) as an information logo,
+    its best shipped JASPAR match (:func:`genotutor.interpret.match_filters`, every filter
+    kept) with that motif's logo on the matching strand, and the filters' scores along the
+    first ``n_tracks`` sequences (``n_tracks x F x L'`` floats, 3.4 MB in the page for
+    chapter 3's 32 filters along 100 sequences of length 200). The view draws from that
+    table, so the explorer works the same in a live notebook and on the static page.
 
     Parameters
     ----------
@@ -29,12 +71,19 @@ class FilterExplorer(widgets.VBox):
         Positions to shade (e.g. planted motifs).
     threshold : float
         Passed to :func:`genotutor.interpret.filters_to_pwms`.
+    n_tracks : int
+        How many of the sequences (the first ones) the ``sequence`` control offers.
 
     Attributes
     ----------
     filter, sequence : ipywidgets controls
-    summary : ipywidgets.HTML
-        The best match, its score, strand and offset.
+    view : FilterView
+        Draws the summary and the figure.
+    pwms : genotutor.interpret.FilterPWMs
+    matches : pandas.DataFrame
+        Each filter's best match (:func:`genotutor.interpret.match_filters`).
+    activations : torch.Tensor, shape (min(N, n_tracks), F, L')
+        The first convolution's scores (:func:`genotutor.interpret.filter_activations`).
 
     Taught in chapter 3.
     """
@@ -46,71 +95,64 @@ class FilterExplorer(widgets.VBox):
         *,
         truth: torch.Tensor | None = None,
         threshold: float = 0.5,
+        n_tracks: int = 100,
     ) -> None:
         self.model = check_model(model)
         self.x = check_one_hot(x, "x")
-        self.truth = truth
+        self.truth = _check_truth(truth, (self.x.shape[0], self.x.shape[-1]))
+        shown = min(check_positive_int(n_tracks, "n_tracks"), len(self.x))
         self.pwms = filters_to_pwms(self.model, self.x, threshold=threshold, progress=False)
-        self.activations = filter_activations(self.model, self.x)
+        self.matches = match_filters(self.pwms, min_sites=0)
+        self.activations = filter_activations(self.model, self.x[:shown])
         self.filter = widgets.BoundedIntText(
             value=0, min=0, max=len(self.pwms) - 1, description="filter"
         )
         self.sequence = widgets.BoundedIntText(
-            value=0, min=0, max=len(self.x) - 1, description="sequence"
+            value=0, min=0, max=shown - 1, description="sequence"
         )
-        self.summary = widgets.HTML()
-        self.output = widgets.Output()
-        for control in (self.filter, self.sequence):
-            control.observe(self._update, names="value")
-        super().__init__([widgets.HBox([self.filter, self.sequence]), self.summary, self.output])
-        self._update()
+        self.view = FilterView(data=self._data())
+        for name in ("filter", "sequence"):
+            link(getattr(self, name), self.view, name)
+        super().__init__([widgets.HBox([self.filter, self.sequence]), self.view])
+
+    def _match(self, index: int) -> dict:
+        row = self.matches.loc[index]
+        probs = get_motif(row["match"]).probs
+        probs = probs if row["strand"] == "+" else probs[::-1, ::-1]  # as the filter reads it
+        return {
+            "name": str(row["match"]),
+            "score": float(row["score"]),
+            "strand": str(row["strand"]),
+            "offset": int(row["offset"]),
+            "logo": pack(_information_heights(probs)),
+        }
+
+    def _data(self) -> dict:
+        shown = len(self.activations)
+        conv = self.model.first_conv
+        data = {
+            "pwms": pack(np.stack([_information_heights(p) for p in self.pwms.probs])),
+            "n_sites": pack(self.pwms.n_sites, "int32"),
+            "matches": [self._match(index) for index in range(len(self.pwms))],
+            "tracks": pack(self.activations),
+            # score i is of the window x[i - padding : i - padding + w]: its centre
+            "centre": (conv.kernel_size[0] - 1) / 2 - conv.padding[0],
+        }
+        if self.truth is not None:
+            data["truth"] = pack(self.truth[:shown], "uint8")
+        return data
 
     def best_match(self) -> tuple[str, float, str, int]:
         """Name, score, strand and offset of the chosen filter's best shipped JASPAR match."""
         index = self.filter.value
         if not 0 <= index < len(self.pwms):
             raise ValueError(f"filter must be in [0, {len(self.pwms) - 1}]; found {index}")
-        query = trim_motif(self.pwms.probs[index])
-        scored = {name: motif_similarity(query, motif) for name, motif in jaspar_motifs().items()}
-        name = max(scored, key=lambda key: scored[key].score)
-        best = scored[name]
-        return name, best.score, best.strand, best.offset
-
-    def _draw(self) -> plt.Figure:
-        name, score, strand, offset = self.best_match()
-        index, row = self.filter.value, self.sequence.value
-        if not 0 <= row < len(self.x):
-            raise ValueError(f"sequence must be in [0, {len(self.x) - 1}]; found {row}")
-        self.summary.value = (
-            f"filter {index}: {int(self.pwms.n_sites[index])} sites, best match <b>{name}</b> "
-            f"(score {score:.2f}, strand {strand}, offset {offset})"
-        )
-        fig = plt.figure(figsize=(10, 3.8))
-        grid = fig.add_gridspec(2, 2, height_ratios=[1, 1])
-        pwm_ax, match_ax, track_ax = (
-            fig.add_subplot(grid[0, 0]),
-            fig.add_subplot(grid[0, 1]),
-            fig.add_subplot(grid[1, :]),
-        )
-        logo(self.pwms.probs[index], ax=pwm_ax, information=True, title=f"filter {index}")
-        motif = get_motif(name)
-        probs = motif.probs if strand == "+" else motif.probs[::-1, ::-1]
-        logo(probs, ax=match_ax, information=True, title=f"{name} ({strand} strand)")
-        track_ax.plot(self.activations[row, index].numpy(), linewidth=0.9)
-        if self.truth is not None:
-            shade_truth(track_ax, self.truth[row])
-        track_ax.set_title(f"filter {index} along sequence {row}", fontsize=9, loc="left")
-        track_ax.set_xlabel("position (window centre)")
-        fig.tight_layout()
-        return fig
-
-    def _update(self, change: dict | None = None) -> None:
-        if not render_into(self.output, self._draw):
-            self.summary.value = ""
+        row = self.matches.loc[index]
+        return str(row["match"]), float(row["score"]), str(row["strand"]), int(row["offset"])
 
 
 def filter_explorer(
-    model: nn.Module, x: torch.Tensor, *, truth: torch.Tensor | None = None
+    model: nn.Module, x: torch.Tensor, *, truth: torch.Tensor | None = None, n_tracks: int = 100
 ) -> FilterExplorer:
     """Build a :class:`FilterExplorer` (chapter 3) for any model and sequences."""
-    return FilterExplorer(model, x, truth=truth)
+    return FilterExplorer(model, x, truth=truth, n_tracks=n_tracks)
