@@ -21,8 +21,8 @@ from genotutor.sequences import ALPHABET
 from genotutor.splicing.features import count_feature, feature_starts, to_codes
 from genotutor.validation import check_tensor
 
-UPSTREAM = "TCTTTTCCTTCTTCTTGCAG"  # a pyrimidine tract and the 3' splice site AG
-DOWNSTREAM = "GTAAGTATTCATTGCTTACT"  # +1..+6 GTAAGT, then intron
+UPSTREAM = "CCTTCTCTTTTCCTTCTTCTTGCAG"  # 25 nt: a pyrimidine tract, the 3' splice site AG
+DOWNSTREAM = "GTAAGTATTCATTGCTTACTTTTCC"  # 25 nt: +1..+6 GTAAGT, then intron
 ENHANCERS = ("GAAG", "AGGA", "CAAG")  # illustrative purine-rich enhancer k-mers
 SILENCERS = ("GGTT", "TTGG", "CCTT")  # illustrative silencer k-mers
 
@@ -112,7 +112,7 @@ class Layout:
     """
 
     upstream: str = UPSTREAM
-    exon_length: int = 60
+    exon_length: int = 70
     downstream: str = DOWNSTREAM
 
     @property
