@@ -227,43 +227,151 @@ def test_map_consistency_oracle():
     assert map_consistency(noisy) < 0.9
 
 
-def _surrogate_widget():
+# --------------------------------------------------------------------------- the explorer
+RATES, SIZES = (0.1, 0.3), (200, 400)
+
+
+def _surrogate_widget(**options):
     from genotutor.widgets.surrogate import surrogate_explorer
 
     torch.manual_seed(0)
     model = torch.nn.Sequential(
         torch.nn.Flatten(), torch.nn.Linear(4 * 40, 8), torch.nn.Tanh(), torch.nn.Linear(8, 1)
     )
-    return surrogate_explorer(model, random_sequences(3, 40, seed=0), window=20)
+    options = {"window": 20, "rates": RATES, "sizes": SIZES, "fit_options": {"epochs": 5},
+               **options}  # fmt: skip
+    return surrogate_explorer(model, random_sequences(2, 40, seed=0), **options)
 
 
-def _figure(explorer) -> str:
-    return str(explorer.output.outputs[0]["data"]["image/png"])
+@pytest.fixture(scope="module")
+def surrogate_widget():
+    return _surrogate_widget(centres=[12, 30])
 
 
-def test_surrogate_widget_controls_change_the_output():
-    explorer = _surrogate_widget()
-    seen = {_figure(explorer)}
-    explorer.size.value = 1000
-    seen.add(_figure(explorer))
-    explorer.rate.value = 0.3
-    seen.add(_figure(explorer))
-    explorer.family.value = "additive, linear"
-    seen.add(_figure(explorer))
-    explorer.locus.value = 2
-    seen.add(_figure(explorer))
+@pytest.mark.parametrize(("locus", "rate", "size", "family"), [(0, 0, 1, 0), (1, 1, 0, 2)])
+def test_surrogate_widget_table_is_explain_locus(surrogate_widget, locus, rate, size, family):
+    """A grid entry against explain_locus called directly with the same settings."""
+    from genotutor.widgets._view import unpack
+    from genotutor.widgets.surrogate import FAMILIES, POINTS
+
+    explorer = surrogate_widget
+    name = list(FAMILIES)[family]
+    gpmap, nonlinearity = FAMILIES[name]
+    direct = explain_locus(
+        explorer.model, explorer.x[locus], n=SIZES[size], mutation_rate=RATES[rate],
+        window=explorer.windows[locus], gpmap=gpmap, nonlinearity=nonlinearity, seed=0,
+        epochs=5, progress=False,
+    )  # fmt: skip
+    at = (locus, rate, size, family)
+    data = {key: unpack(explorer.view.data[key]) for key in ("logo", "r2", "points", "curve")}
+    assert data["r2"][at] == pytest.approx(direct.surrogate.valid_r2, abs=1e-5)
+    logo = direct.surrogate.additive_params(gauge="hierarchical").to_numpy().T
+    np.testing.assert_allclose(data["logo"][at], logo, atol=1e-5)
+    held_x, held_y = direct.held_out()
+    k = min(POINTS, len(held_y))
+    np.testing.assert_allclose(data["points"][at][2, :k], held_y[:k].numpy(), atol=1e-5)
+    curve = data["curve"][at]
+    with torch.no_grad():
+        y_hat = direct.surrogate.predict(held_x[:k]).numpy()
+        output = direct.surrogate.net.output(torch.from_numpy(curve[0].copy())).numpy()
+    np.testing.assert_allclose(data["points"][at][0, :k], y_hat, atol=1e-5)
+    assert np.isnan(data["points"][at][:, k:]).all()
+    np.testing.assert_allclose(curve[1], output, atol=1e-5)
+    assert (curve[2] <= curve[1] + 1e-6).all() and (curve[1] <= curve[3] + 1e-6).all()
+    mutations = (direct.library.argmax(1) != direct.library[0].argmax(0)).sum(1)[1:]
+    assert explorer.table["mutations"][at[:3]] == pytest.approx(float(mutations.float().mean()))
+    assert explorer.windows[locus] == ((2, 22), (20, 40))[locus]
+
+
+def test_surrogate_widget_browser_reads_the_table(surrogate_widget):
+    """The view's lookup, run under Node.js, against the Python table."""
+    from node_oracle import run_module
+
+    script = """
+const out = input.cases.map((at) => {
+  const v = mod.surrogateShown(input.data, ...at);
+  return { r2: v.r2, mutations: v.mutations, window: v.window, logo: Array.from(v.logo),
+           output: Array.from(v.output).map((y) => (Number.isFinite(y) ? y : null)),
+           curve: v.curve.map((c) => Array.from(c)) };
+});
+console.log(JSON.stringify(out));
+"""
+    explorer = surrogate_widget
+    cases = [[0, 0, 0, 0], [1, 1, 1, 2], [0, 1, 0, 1]]
+    inputs = {"data": explorer.view.data, "cases": cases}
+    results = run_module("surrogate", script, inputs, exports="surrogateShown")
+    table = explorer.table
+    for at, got in zip(cases, results, strict=True):
+        at = tuple(at)
+        assert got["r2"] == pytest.approx(float(table["r2"][at]), rel=1e-6)
+        assert got["mutations"] == pytest.approx(float(table["mutations"][at[:3]]), rel=1e-6)
+        assert got["window"] == list(explorer.windows[at[0]])
+        np.testing.assert_allclose(got["logo"], table["logo"][at].flatten(), rtol=1e-6)
+        outputs = np.array([np.nan if y is None else y for y in got["output"]], dtype=float)
+        np.testing.assert_allclose(outputs, table["points"][at][2], rtol=1e-6)
+        np.testing.assert_allclose(got["curve"], table["curve"][at], rtol=1e-6)
+
+
+def test_surrogate_widget_controls_move_the_view(surrogate_widget):
+    explorer = surrogate_widget
+    seen = {tuple(explorer.shown().values())}
+    explorer.size.value = SIZES[0]
+    seen.add(tuple(explorer.shown().values()))
+    explorer.rate.value = RATES[1]
+    seen.add(tuple(explorer.shown().values()))
+    explorer.family.value = "pairwise, GE"
+    seen.add(tuple(explorer.shown().values()))
+    explorer.locus.value = 1
+    seen.add(tuple(explorer.shown().values()))
     assert len(seen) == 5
-    assert len(explorer.output.outputs) == 1
-    assert "held-out R<sup>2</sup>" in explorer.summary.value
+    view = explorer.view
+    assert (view.locus, view.rate, view.size, view.family) == (1, 1, 0, 2)
+    assert explorer.window() == (20, 40)
 
 
-def test_surrogate_widget_bad_value_shows_a_message():
-    explorer = _surrogate_widget()
-    explorer.x = explorer.x[:1]  # the reader swapped in fewer loci
-    explorer.locus.value = 2
-    text = str(explorer.output.outputs)
-    assert "Cannot show this" in text and "locus must be in" in text
-    assert explorer.summary.value == ""
+def test_surrogate_widget_labels_each_library_once():
+    calls = []
+    explorer = _surrogate_widget(rates=(0.2,), sizes=(200, 300))
+    explorer.model.register_forward_hook(lambda module, args, out: calls.append(len(args[0])))
+    explorer._fit_all()
+    assert sorted(calls) == [200, 200, 300, 300]  # 2 loci x 2 sizes, not x 3 families
+
+
+def test_surrogate_widget_caches_its_grid(monkeypatch):
+    import genotutor.widgets.surrogate as module
+
+    first = _surrogate_widget(rates=(0.2,), sizes=(200,), cache=True)
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("refitted instead of reading the cache")
+
+    monkeypatch.setattr(module, "explain_locus", refuse)
+    again = _surrogate_widget(rates=(0.2,), sizes=(200,), cache=True)
+    assert again.view.data == first.view.data
+    with pytest.raises(AssertionError, match="refitted"):  # another grid is another entry
+        _surrogate_widget(rates=(0.3,), sizes=(200,), cache=True)
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        ({"rates": ()}, "rates"),
+        ({"rates": (0.1, 1.5)}, r"rates\[1\]"),
+        ({"rates": (0.1, 0.1)}, "rates"),
+        ({"sizes": (0,)}, r"sizes\[0\]"),
+        ({"sizes": "big"}, "sizes"),
+        ({"centres": [3]}, "centres"),
+        ({"centres": [3, -1]}, r"centres\[1\]"),
+        ({"window": 0}, "window"),
+        ({"target": 1}, "target"),
+        ({"fit_options": {"n": 10}}, "fit_options"),
+        ({"fit_options": "fast"}, "fit_options"),
+        ({"cache": "yes"}, "cache"),
+    ],
+)
+def test_surrogate_widget_refuses_bad_options_by_name(options, message):
+    with pytest.raises((TypeError, ValueError), match=message):
+        _surrogate_widget(**options)
 
 
 # --------------------------------------------------------------------------- many loci

@@ -1,27 +1,63 @@
-"""The chapter-6 explorer: fit a SQUID-style surrogate around a locus and look at it."""
+"""The chapter-7 explorer: SQUID-style surrogates around a locus, fitted over a grid of
+settings, and what they show."""
 
 from __future__ import annotations
 
+import hashlib
+import itertools
+import warnings
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
 import ipywidgets as widgets
-import matplotlib.pyplot as plt
-import numpy as np
 import torch
+import traitlets
 from torch import nn
 
-from genotutor.plotting import logo, shade_truth
-from genotutor.surrogate import explain_locus
-from genotutor.widgets._base import check_view_inputs, render_into
+from genotutor.cache import array_digest, memoize, model_digest
+from genotutor.surrogate import LocusSurrogate, explain_locus
+from genotutor.validation import _describe, check_bool, check_number, check_positive_int
+from genotutor.widgets._base import check_view_inputs
+from genotutor.widgets._view import ExplorerView, esm, link, pack
 
 FAMILIES = {
     "additive, GE": ("additive", "ge"),
     "additive, linear": ("additive", "linear"),
     "pairwise, GE": ("pairwise", "ge"),
 }
+RATES = (0.1, 0.2, 0.4)
+SIZES = (500, 2000)
+POINTS = 300  # held-out mutants kept per fit for the scatter plots
+CURVE_POINTS = 100  # samples of the fitted nonlinearity
+# explain_locus's arguments that the controls and the grid set
+_SET_BY_THE_EXPLORER = frozenset(
+    "n mutation_rate window target gpmap nonlinearity seed progress".split()
+)
+
+
+class SurrogateView(ExplorerView):
+    """The browser side of :class:`SurrogateExplorer` (``js/surrogate.js``)."""
+
+    _esm = esm("surrogate")
+    locus = traitlets.Int(0).tag(sync=True)
+    rate = traitlets.Int(0).tag(sync=True)  # index into the rates
+    size = traitlets.Int(0).tag(sync=True)  # index into the library sizes
+    family = traitlets.Int(0).tag(sync=True)  # index into FAMILIES
 
 
 class SurrogateExplorer(widgets.VBox):
     """Choose a locus, a mutation rate, a library size and a model family; see the
     surrogate's logo, its held-out fit and its global-epistasis nonlinearity.
+
+    Every combination of the controls is fitted once, when the explorer is built, with
+    :func:`genotutor.surrogate.explain_locus` (``seed=0``; Gaussian noise unless
+    ``fit_options`` say otherwise): ``N x
+    len(rates) x len(sizes) x 3`` fits (5 x 3 x 2 x 3 = 90 in chapter 7, about 50 s on
+    two cores; the model labels each library once for the three families). The view
+    draws from that table: per fit the additive logo (hierarchical gauge), the held-out
+    R^2, the library's mean number of mutations, up to 300 held-out mutants (surrogate
+    prediction, phi, model output) and the nonlinearity with its band, so the explorer
+    works the same in a live notebook and on the book's static page.
 
     Parameters
     ----------
@@ -37,12 +73,28 @@ class SurrogateExplorer(widgets.VBox):
         The window's centre for each locus.
     target : int
         Which output to explain.
+    rates : sequence of float
+        The mutation rates the rate control offers, each in (0, 1).
+    sizes : sequence of int
+        The library sizes the size control offers.
+    fit_options : dict, optional
+        More keyword arguments of :func:`~genotutor.surrogate.explain_locus` for every fit
+        (e.g. ``{"noise": "skewed_t"}``, ``{"epochs": 50}``).
+    cache : bool
+        Keep the fits' results in genotutor's cache (:func:`genotutor.cache.memoize`),
+        keyed on the model's class and weights, the loci and every setting; use it only
+        for a model that its weights determine.
 
     Attributes
     ----------
     locus, rate, size, family : ipywidgets controls
-    summary : ipywidgets.HTML
-        Held-out R^2 of the surrogate and the library's mean number of mutations.
+    view : SurrogateView
+        Draws the summary and the figure.
+    table : dict of str to torch.Tensor
+        The precomputed fits, indexed ``[locus, rate, size, family]``: ``logo`` (4, W),
+        ``r2`` (), ``mutations`` (indexed ``[locus, rate, size]``), ``points``
+        (3, POINTS: y_hat, phi, output; NaN past the held-out mutants) and ``curve``
+        (4, CURVE_POINTS: phi, y_hat, lower, upper).
 
     Taught in chapter 7.
     """
@@ -54,112 +106,247 @@ class SurrogateExplorer(widgets.VBox):
         *,
         truth: torch.Tensor | None = None,
         window: int = 50,
-        centres: list[int] | None = None,
+        centres: Sequence[int] | None = None,
         target: int = 0,
+        rates: Sequence[float] = RATES,
+        sizes: Sequence[int] = SIZES,
+        fit_options: Mapping[str, object] | None = None,
+        cache: bool = False,
     ) -> None:
         self.model, self.x, self.truth, self.target = check_view_inputs(model, x, truth, target)
         length = self.x.shape[-1]
-        self.width = min(int(window), length)
-        self.centres = list(centres) if centres is not None else [length // 2] * len(self.x)
+        self.width = min(check_positive_int(window, "window"), length)
+        self.centres = _check_centres(centres, len(self.x), length)
+        self.rates = _check_grid(rates, "rates", _check_rate)
+        self.sizes = _check_grid(sizes, "sizes", lambda v, name: check_positive_int(v, name))
+        self.fit_options = _check_fit_options(fit_options)
+        self.windows = [self._window(i) for i in range(len(self.x))]
+        self.table = self._table(check_bool(cache, "cache"))
         self.locus = widgets.BoundedIntText(
             value=0, min=0, max=len(self.x) - 1, description="locus"
         )
-        self.rate = widgets.FloatSlider(
-            value=0.1,
-            min=0.02,
-            max=0.5,
-            step=0.02,
+        self.rate = widgets.SelectionSlider(
+            options=list(self.rates),
+            value=_nearest(self.rates, 0.1),
             description="mutation rate",
             continuous_update=False,
+            style={"description_width": "initial"},
         )
-        self.size = widgets.Dropdown(
-            options=[1000, 2000, 5000, 10000], value=2000, description="library"
+        self.size = widgets.ToggleButtons(
+            options=list(self.sizes), value=_nearest(self.sizes, 2000), description="library"
         )
         self.family = widgets.Dropdown(
             options=list(FAMILIES), value="additive, GE", description="model"
         )
-        self.summary = widgets.HTML()
-        self.output = widgets.Output()
-        for control in (self.locus, self.rate, self.size, self.family):
-            control.observe(self._update, names="value")
+        self.view = SurrogateView(data=self._data())
+        for name in ("locus", "rate", "size", "family"):
+            link(getattr(self, name), self.view, name)
         super().__init__(
             [
                 widgets.HBox([self.locus, self.rate]),
                 widgets.HBox([self.size, self.family]),
-                self.summary,
-                self.output,
+                self.view,
             ]
         )
-        self._update()
 
-    def window(self) -> tuple[int, int]:
-        """The ``(start, stop)`` window of the chosen locus."""
-        index = self.locus.value
-        if not 0 <= index < len(self.x):
-            raise ValueError(f"locus must be in [0, {len(self.x) - 1}]; found {index}")
+    def _window(self, index: int) -> tuple[int, int]:
         length = self.x.shape[-1]
         start = min(max(0, int(self.centres[index]) - self.width // 2), length - self.width)
         return start, start + self.width
 
-    def fit(self):
-        """Fit the surrogate for the current controls (a :class:`LocusSurrogate`)."""
-        gpmap, nonlinearity = FAMILIES[self.family.value]
-        window = self.window()  # checks the locus index first
+    def window(self) -> tuple[int, int]:
+        """The ``(start, stop)`` window of the chosen locus."""
+        return self.windows[self._index()]
+
+    def _index(self) -> int:
+        index = self.locus.value
+        if not 0 <= index < len(self.x):
+            raise ValueError(f"locus must be in [0, {len(self.x) - 1}]; found {index}")
+        return index
+
+    def fit(
+        self,
+        locus: int | None = None,
+        rate: float | None = None,
+        size: int | None = None,
+        family: str | None = None,
+        *,
+        model: nn.Module | None = None,
+    ) -> LocusSurrogate:
+        """Fit the surrogate afresh (a :class:`LocusSurrogate`) for the current controls,
+        or for the settings given: the computation behind each entry of the table
+        (``model``, by default the explorer's, labels the library)."""
+        locus = self._index() if locus is None else locus
+        gpmap, nonlinearity = FAMILIES[self.family.value if family is None else family]
         return explain_locus(
-            self.model,
-            self.x[self.locus.value],
-            n=int(self.size.value),
-            mutation_rate=float(self.rate.value),
-            window=window,
+            self.model if model is None else model,
+            self.x[locus],
+            n=int(self.size.value if size is None else size),
+            mutation_rate=float(self.rate.value if rate is None else rate),
+            window=self.windows[locus],
             target=self.target,
             gpmap=gpmap,
             nonlinearity=nonlinearity,
             seed=0,
             progress=False,
+            **self.fit_options,
         )
 
-    def _draw(self) -> None:
-        result = self.fit()
-        surrogate, (start, stop) = result.surrogate, result.window
-        held = surrogate.valid_index
-        y_hat = surrogate.predict(result.library[held][..., start:stop]).numpy()
-        mutations = (result.library.argmax(1) != result.library[0].argmax(0)).sum(1).float()
-        self.summary.value = (
-            f"held-out R<sup>2</sup> <b>{surrogate.valid_r2:.3f}</b>; "
-            f"{float(mutations[1:].mean()):.1f} mutations per sequence on average"
-        )
-        fig = plt.figure(figsize=(10, 4.2))
-        grid = fig.add_gridspec(2, 2, height_ratios=[1, 1.3])
-        ax_logo = fig.add_subplot(grid[0, :])
-        logo(surrogate.additive_params(gauge="hierarchical"), ax=ax_logo)
+    def shown(self) -> dict[str, float]:
+        """The summary's numbers for the current controls, read from the table: held-out
+        ``r2`` and mean ``mutations`` per mutant."""
+        at = (self._index(), self.rate.index, self.size.index)
+        return {
+            "r2": float(self.table["r2"][(*at, self.family.index)]),
+            "mutations": float(self.table["mutations"][at]),
+        }
+
+    def _table(self, cache: bool) -> dict[str, torch.Tensor]:
+        if not cache:
+            return self._fit_all()
+        config = {
+            "name": "surrogate-explorer",
+            "model": model_digest(self.model),
+            "inputs": array_digest(self.x),
+            "windows": [list(w) for w in self.windows],
+            "target": self.target,
+            "rates": list(self.rates),
+            "sizes": list(self.sizes),
+            "families": list(FAMILIES),
+            "fit_options": self.fit_options,
+            "points": [POINTS, CURVE_POINTS],
+            # the cache key leaves genotutor/widgets out: this file's own source goes in
+            "explorer": hashlib.sha256(Path(__file__).read_bytes()).hexdigest()[:16],
+        }
+        return memoize(config, self._fit_all)
+
+    def _fit_all(self) -> dict[str, torch.Tensor]:
+        """Every fit of the grid, as stacked arrays indexed [locus, rate, size, family]."""
+        n, r, s, f = len(self.x), len(self.rates), len(self.sizes), len(FAMILIES)
+        table = {
+            "logo": torch.zeros(n, r, s, f, 4, self.width),
+            "r2": torch.zeros(n, r, s, f),
+            "mutations": torch.zeros(n, r, s),
+            "points": torch.full((n, r, s, f, 3, POINTS), float("nan")),
+            "curve": torch.zeros(n, r, s, f, 4, CURVE_POINTS),
+        }
+        with warnings.catch_warnings():
+            # a fit that predicts a constant has no R^2 (NaN, which the view says in words)
+            warnings.filterwarnings("ignore", "invalid value encountered", RuntimeWarning)
+            for i, j, k in itertools.product(range(n), range(r), range(s)):
+                # the families fit the same library: the model labels it once
+                model = _RememberOutputs(self.model)
+                for m in range(f):
+                    self._fill(table, (i, j, k, m), model)
+        return table
+
+    def _fill(
+        self, table: dict[str, torch.Tensor], at: tuple[int, int, int, int], model: nn.Module
+    ) -> None:
+        """Fit grid point ``at`` = (locus, rate, size, family) and write it into ``table``."""
+        i, j, k, m = at
+        result = self.fit(i, self.rates[j], self.sizes[k], list(FAMILIES)[m], model=model)
+        fit = _summarise(result)
+        table["mutations"][i, j, k] = fit["mutations"]
+        for name in ("r2", "logo", "curve"):
+            table[name][at] = fit[name]
+        table["points"][(*at, slice(None), slice(0, fit["points"].shape[1]))] = fit["points"]
+
+    def _data(self) -> dict:
+        data = {
+            "logo": pack(self.table["logo"]),
+            "r2": pack(self.table["r2"]),
+            "mutations": pack(self.table["mutations"]),
+            "points": pack(self.table["points"]),
+            "curve": pack(self.table["curve"]),
+            "windows": [list(w) for w in self.windows],
+            "rates": list(self.rates),
+            "sizes": list(self.sizes),
+            "families": list(FAMILIES),
+        }
         if self.truth is not None:
-            shade_truth(ax_logo, self.truth[self.locus.value, start:stop], start=start)
-        ax_logo.set_title(
-            f"locus {self.locus.value}: additive parameters ({self.family.value})",
-            fontsize=9,
-            loc="left",
-        )
-        ax_fit = fig.add_subplot(grid[1, 0])
-        ax_fit.scatter(y_hat, result.y[held].numpy(), s=3, alpha=0.4)
-        ax_fit.set_xlabel("surrogate prediction")
-        ax_fit.set_ylabel("model output")
-        ax_ge = fig.add_subplot(grid[1, 1])
-        phi = surrogate.predict(result.library[held][..., start:stop], output="phi").numpy()
-        ax_ge.scatter(phi, result.y[held].numpy(), s=3, alpha=0.3, color="grey")
-        curve = surrogate.nonlinearity_curve(span=float(np.abs(phi).max()) + 0.5)
-        ax_ge.plot(curve["phi"], curve["y_hat"], color="crimson")
-        ax_ge.fill_between(
-            curve["phi"], curve["lower"], curve["upper"], color="crimson", alpha=0.15
-        )
-        ax_ge.set_xlabel("latent phenotype phi")
-        fig.tight_layout()
+            data["truth"] = pack(self.truth, "uint8")
+        return data
 
-    def _update(self, change: dict | None = None) -> None:
-        if not render_into(self.output, self._draw):
-            self.summary.value = ""
+
+class _RememberOutputs(nn.Module):
+    """``model`` that runs once per distinct input batch (compared by content) and
+    returns the remembered outputs for a batch it has seen."""
+
+    def __init__(self, model: nn.Module) -> None:
+        super().__init__()
+        self.model = model
+        self.memory: dict[str, torch.Tensor] = {}
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        key = f"{tuple(x.shape)}-{array_digest(x)}"
+        if key not in self.memory:
+            self.memory[key] = self.model(x)
+        return self.memory[key]
+
+
+@torch.no_grad()
+def _summarise(result: LocusSurrogate) -> dict[str, torch.Tensor]:
+    """What the view needs of one :class:`LocusSurrogate`."""
+    surrogate = result.surrogate
+    held_x, held_y = result.held_out()
+    keep = slice(0, POINTS)  # held-out rows are in random order: the first are a sample
+    phi_all = surrogate.predict(held_x, output="phi")
+    span = float(phi_all.abs().max()) + 0.5
+    curve = surrogate.nonlinearity_curve(points=CURVE_POINTS, span=span)
+    mutations = (result.library.argmax(1) != result.library[0].argmax(0)).sum(1).float()
+    logo = surrogate.additive_params(gauge="hierarchical").to_numpy().T.copy()
+    points = torch.stack([surrogate.predict(held_x[keep]), phi_all[keep], held_y[keep]])
+    return {
+        "logo": torch.as_tensor(logo, dtype=torch.float32),
+        "r2": torch.tensor(surrogate.valid_r2),
+        "mutations": mutations[1:].mean(),
+        "points": points.detach().float(),
+        "curve": torch.tensor(curve[["phi", "y_hat", "lower", "upper"]].to_numpy().T).float(),
+    }
+
+
+def _check_rate(value: object, name: str) -> float:
+    return check_number(value, name, minimum=0, maximum=1, inclusive=(False, False))
+
+
+def _check_grid(values: object, name: str, check) -> tuple:
+    """A non-empty sequence of distinct values, each checked by ``check(value, name)``."""
+    if isinstance(values, (str, bytes)) or not isinstance(values, Sequence) or not values:
+        raise TypeError(f"{name} must be a non-empty sequence; found {_describe(values)}")
+    checked = tuple(check(v, f"{name}[{i}]") for i, v in enumerate(values))
+    if len(set(checked)) != len(checked):
+        raise ValueError(f"{name} must not repeat a value; found {list(values)}")
+    return checked
+
+
+def _check_fit_options(options: object) -> dict:
+    if options is None:
+        return {}
+    if not isinstance(options, Mapping):
+        raise TypeError(f"fit_options must be a dict or None; found {_describe(options)}")
+    fixed = sorted(set(options) & _SET_BY_THE_EXPLORER)
+    if fixed:
+        raise ValueError(f"fit_options cannot set {fixed}: the explorer's controls set them")
+    return dict(options)
+
+
+def _check_centres(centres: object, n: int, length: int) -> list[int]:
+    if centres is None:
+        return [length // 2] * n
+    if isinstance(centres, (str, bytes)) or not isinstance(centres, Sequence):
+        raise TypeError(f"centres must be a sequence of ints; found {_describe(centres)}")
+    if len(centres) != n:
+        raise ValueError(f"centres must give one centre per locus ({n}); found {len(centres)}")
+    return [check_positive_int(c, f"centres[{i}]", minimum=0) for i, c in enumerate(centres)]
+
+
+def _nearest(values: tuple, goal: float) -> object:
+    return min(values, key=lambda v: abs(v - goal))
 
 
 def surrogate_explorer(model: nn.Module, x: torch.Tensor, **options: object) -> SurrogateExplorer:
     """Build a :class:`SurrogateExplorer` (chapter 7) for any model and loci; ``options``
-    are its keyword arguments (``truth``, ``window``, ``centres``, ``target``)."""
+    are its keyword arguments (``truth``, ``window``, ``centres``, ``target``, ``rates``,
+    ``sizes``, ``fit_options``, ``cache``). Taught in chapter 7."""
     return SurrogateExplorer(model, x, **options)
