@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import matplotlib.pyplot as plt
+import numpy as np
 import pandas as pd
 import pytest
 import torch
@@ -212,3 +213,16 @@ def test_agreement_and_blind_spot_table():
 def test_bad_inputs_raise_clear_errors(call, message):
     with pytest.raises((ValueError, TypeError), match=message):
         call()
+
+
+def test_a_neural_basis_student_starts_at_the_teachers_mean_output():
+    """distill() starts the student's readout at the mean of the teacher's values; with a
+    learning rate too small to move it, the student's offset stays there."""
+    teacher = _additive_teacher(12)
+    x = random_sequences(200, 12, seed=5)
+    result = distill(teacher, x, student="neural_basis", epochs=1, lr=1e-12, progress=False,
+                     student_options={"width": 3})  # fmt: skip
+    train = np.setdiff1d(np.arange(len(x)), result.valid_index)
+    with torch.no_grad():
+        mean = float(teacher(x[torch.as_tensor(train)]).mean())
+    assert abs(float(result.student.offset.detach()) - mean) < 1e-4

@@ -78,6 +78,8 @@ class SplicingExplorer(widgets.VBox):
         Draws the summary and the figure.
     before : torch.Tensor, shape (M, N)
         Each model's output for each sequence as it is.
+    n_distinct : int
+        How many distinct edited sequences each model was run on to fill the table.
     after : torch.Tensor, shape (M, N, 5, 4, P)
         Each model's output after edit ``e`` (in the order of ``EDITS``) of the sequence
         with base ``b`` at position ``positions[0] + i``.
@@ -141,6 +143,7 @@ class SplicingExplorer(widgets.VBox):
         """Each model's output on the sequences ``(M, N)`` and on each distinct edited one,
         scattered back over the table ``(M, N, 5, 4, P)``."""
         unique, inverse = np.unique(edited.reshape(-1, codes.shape[1]), axis=0, return_inverse=True)
+        self.n_distinct = len(unique)  # what each model was run on, besides the originals
         inputs, originals = from_codes(unique), from_codes(codes)
         before, after = [], []
         for model in self.models.values():
