@@ -11,7 +11,7 @@ TORCH_INDEX ?=
 WIDGETS_JS := book/_widgets_js
 NPM_PREFIX := $(VENV)/npm-widgets
 
-.PHONY: book test lint lab widgets-js clean-book browser-test
+.PHONY: book test lint lab widgets-js mathjax-js clean-book browser-test
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -49,9 +49,20 @@ widgets-js:
 	       $(NPM_PREFIX)/node_modules/@jupyter-widgets/html-manager/dist/*.svg \
 	       $(WIDGETS_JS)/@jupyter-widgets/html-manager/dist/ && \
 	    cp $(WIDGETS_JS)/@jupyter-widgets/html-manager/dist/* $(WIDGETS_JS)/@jupyter-widgets/ && \
-	    rm -rf $(WIDGETS_JS)/mathjax && cp -r $(NPM_PREFIX)/node_modules/mathjax/es5 $(WIDGETS_JS)/mathjax; \
+	    $(MAKE) --no-print-directory mathjax-js; \
 	  fi; \
 	else echo "npm not found: widgets and math will load from the CDN"; fi
+
+# MathJax's CommonHTML build and what it loads on demand (TeX extensions, fonts, the menu
+# and its accessibility modules), not the whole es5 folder (24 MB, the other outputs too):
+# the site must stay within 60 MB.
+MATHJAX_ES5 := $(NPM_PREFIX)/node_modules/mathjax/es5
+mathjax-js:
+	rm -rf $(WIDGETS_JS)/mathjax && mkdir -p $(WIDGETS_JS)/mathjax/output
+	cp $(MATHJAX_ES5)/tex-chtml.js $(WIDGETS_JS)/mathjax/
+	cp -r $(MATHJAX_ES5)/input $(MATHJAX_ES5)/ui $(MATHJAX_ES5)/a11y $(MATHJAX_ES5)/adaptors \
+	  $(MATHJAX_ES5)/sre $(WIDGETS_JS)/mathjax/
+	cp -r $(MATHJAX_ES5)/output/chtml $(MATHJAX_ES5)/output/chtml.js $(WIDGETS_JS)/mathjax/output/
 
 book: $(VENV)/.installed-test,book,bench,lab $(VENV)/.spliceai widgets-js
 	$(BIN)/jupyter-book build book -W --keep-going
