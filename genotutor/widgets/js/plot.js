@@ -23,11 +23,16 @@ function text(parent, x, y, content, attributes) {
 }
 
 // A packed array from Python (genotutor.widgets._view.pack): base64 little-endian bytes.
+// Decoded once per packed object (the state's arrays stay the same objects until the
+// data change), so a redraw costs a lookup, not a decode of the whole table.
+const DECODED = new WeakMap();
 function decode(packed) {
+  if (DECODED.has(packed)) return DECODED.get(packed);
   const bytes = Uint8Array.from(atob(packed.b64), (c) => c.charCodeAt(0));
   const kinds = { float32: Float32Array, int32: Int32Array, uint8: Uint8Array };
-  const values = new kinds[packed.dtype](bytes.buffer);
-  return { values, shape: packed.shape };
+  const decoded = { values: new kinds[packed.dtype](bytes.buffer), shape: packed.shape };
+  DECODED.set(packed, decoded);
+  return decoded;
 }
 
 // Row `index` of the leading axis of a decoded array, as a flat typed-array view.
