@@ -118,6 +118,17 @@ def _free_start(occupied: np.ndarray, width: int, rng: np.random.Generator, gap:
     return None if len(free) == 0 else int(rng.choice(free))
 
 
+def _background_and_labels(
+    rng: np.random.Generator, n: int, length: int, gc: float, positive_fraction: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """I.i.d. background bases with GC content ``gc``, ``(n, length)`` codes, and each
+    sequence's class, ``(n,)`` float32 (1 with probability ``positive_fraction``)."""
+    probs = np.array([1 - gc, gc, gc, 1 - gc]) / 2
+    codes = rng.choice(4, size=(n, length), p=probs)
+    labels = (rng.random(n) < positive_fraction).astype(np.float32)
+    return codes, labels
+
+
 def _codes_to_one_hot(codes: np.ndarray) -> torch.Tensor:
     out = np.zeros((codes.shape[0], 4, codes.shape[1]), dtype=np.float32)
     rows, cols = np.indices(codes.shape)
@@ -184,9 +195,7 @@ def planted_motif_task(
         )
 
     rng = np.random.default_rng(seed)
-    probs = np.array([1 - gc, gc, gc, 1 - gc]) / 2
-    codes = rng.choice(4, size=(n, length), p=probs)
-    labels = (rng.random(n) < positive_fraction).astype(np.float32)
+    codes, labels = _background_and_labels(rng, n, length, gc, positive_fraction)
     mask = np.zeros((n, length), dtype=bool)
     occupied = np.zeros((n, length), dtype=bool)
     rows = []

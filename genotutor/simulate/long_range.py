@@ -11,7 +11,12 @@ import pandas as pd
 import torch
 
 from genotutor.motifs import get_motif
-from genotutor.simulate import PlantedTask, _codes_to_one_hot, insert_motif
+from genotutor.simulate import (
+    PlantedTask,
+    _background_and_labels,
+    _codes_to_one_hot,
+    insert_motif,
+)
 from genotutor.validation import check_number, check_positive_int
 
 
@@ -84,9 +89,7 @@ def long_range_task(
         )
 
     rng = np.random.default_rng(seed)
-    probs = np.array([1 - gc, gc, gc, 1 - gc]) / 2
-    codes = rng.choice(4, size=(n, length), p=probs)
-    labels = (rng.random(n) < positive_fraction).astype(np.float32)
+    codes, labels = _background_and_labels(rng, n, length, gc, positive_fraction)
     mask = np.zeros((n, length), dtype=bool)
     rows = []
 

@@ -15,7 +15,7 @@ import traitlets
 from torch import nn
 
 from genotutor.cache import array_digest, memoize, model_digest
-from genotutor.surrogate import LocusSurrogate, explain_locus
+from genotutor.surrogate import LocusSurrogate, explain_locus, fit_surrogate
 from genotutor.validation import _describe, check_bool, check_number, check_positive_int
 from genotutor.widgets._base import check_view_inputs
 from genotutor.widgets._view import ExplorerView, esm, link, pack
@@ -53,7 +53,7 @@ class SurrogateExplorer(widgets.VBox):
     :func:`genotutor.surrogate.explain_locus` (``seed=0``; Gaussian noise unless
     ``fit_options`` say otherwise): ``N x
     len(rates) x len(sizes) x 3`` fits (5 x 3 x 2 x 3 = 90 in chapter 7, about 50 s on
-    two cores; the model labels each library once for the three families). The view
+    two cores; the model labels each library once, and the three families fit it). The view
     draws from that table: per fit the additive logo (hierarchical gauge), the held-out
     R^2, the library's mean number of mutations, up to 300 held-out mutants (surrogate
     prediction, phi, model output) and the nonlinearity with its band, so the explorer
@@ -170,16 +170,13 @@ class SurrogateExplorer(widgets.VBox):
         rate: float | None = None,
         size: int | None = None,
         family: str | None = None,
-        *,
-        model: nn.Module | None = None,
     ) -> LocusSurrogate:
         """Fit the surrogate afresh (a :class:`LocusSurrogate`) for the current controls,
-        or for the settings given: the computation behind each entry of the table
-        (``model``, by default the explorer's, labels the library)."""
+        or for the settings given: the computation behind each entry of the table."""
         locus = self._index() if locus is None else locus
         gpmap, nonlinearity = FAMILIES[self.family.value if family is None else family]
         return explain_locus(
-            self.model if model is None else model,
+            self.model,
             self.x[locus],
             n=int(self.size.value if size is None else size),
             mutation_rate=float(self.rate.value if rate is None else rate),
@@ -233,21 +230,34 @@ class SurrogateExplorer(widgets.VBox):
         with warnings.catch_warnings():
             # a fit that predicts a constant has no R^2 (NaN, which the view says in words)
             warnings.filterwarnings("ignore", "invalid value encountered", RuntimeWarning)
+            families = list(FAMILIES)
             for i, j, k in itertools.product(range(n), range(r), range(s)):
-                # the families fit the same library: the model labels it once
-                model = _RememberOutputs(self.model)
-                for m in range(f):
-                    self._fill(table, (i, j, k, m), model)
+                first = self.fit(i, self.rates[j], self.sizes[k], families[0])
+                self._fill(table, (i, j, k, 0), first)
+                for m in range(1, f):  # the same library and labels: the model runs once
+                    self._fill(table, (i, j, k, m), self._refit(first, families[m]))
         return table
 
+    def _refit(self, result: LocusSurrogate, family: str) -> LocusSurrogate:
+        """The surrogate of ``family`` on ``result``'s library and labels: what
+        :meth:`fit` returns for that family (the library depends on the locus, rate, size
+        and seed only), without labelling the library again."""
+        gpmap, nonlinearity = FAMILIES[family]
+        labelling = {"output", "device"}  # explain_locus's own, not fit_surrogate's
+        options = {key: v for key, v in self.fit_options.items() if key not in labelling}
+        start, stop = result.window
+        surrogate = fit_surrogate(
+            result.library[..., start:stop], result.y, gpmap=gpmap, nonlinearity=nonlinearity,
+            start=start, seed=0, progress=False, **options,
+        )  # fmt: skip
+        return LocusSurrogate(surrogate, result.library, result.y, result.window)
+
     def _fill(
-        self, table: dict[str, torch.Tensor], at: tuple[int, int, int, int], model: nn.Module
+        self, table: dict[str, torch.Tensor], at: tuple[int, int, int, int], result: LocusSurrogate
     ) -> None:
-        """Fit grid point ``at`` = (locus, rate, size, family) and write it into ``table``."""
-        i, j, k, m = at
-        result = self.fit(i, self.rates[j], self.sizes[k], list(FAMILIES)[m], model=model)
+        """Write grid point ``at`` = (locus, rate, size, family), fitted as ``result``."""
         fit = _summarise(result)
-        table["mutations"][i, j, k] = fit["mutations"]
+        table["mutations"][at[:3]] = fit["mutations"]
         for name in ("r2", "logo", "curve"):
             table[name][at] = fit[name]
         table["points"][(*at, slice(None), slice(0, fit["points"].shape[1]))] = fit["points"]
@@ -267,22 +277,6 @@ class SurrogateExplorer(widgets.VBox):
         if self.truth is not None:
             data["truth"] = pack(self.truth, "uint8")
         return data
-
-
-class _RememberOutputs(nn.Module):
-    """``model`` that runs once per distinct input batch (compared by content) and
-    returns the remembered outputs for a batch it has seen."""
-
-    def __init__(self, model: nn.Module) -> None:
-        super().__init__()
-        self.model = model
-        self.memory: dict[str, torch.Tensor] = {}
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        key = f"{tuple(x.shape)}-{array_digest(x)}"
-        if key not in self.memory:
-            self.memory[key] = self.model(x)
-        return self.memory[key]
 
 
 @torch.no_grad()
