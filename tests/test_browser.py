@@ -108,11 +108,13 @@ def test_chapter_renders_offline(browser, page_path):
     )
     assert broken == [], f"images that did not load: {broken[:3]}"
 
-    # Every widget view rendered exactly once, with a non-empty box.
+    # Every widget view rendered exactly once, with a non-empty box (a cell's other
+    # outputs, such as printed text, are its siblings: myst-nb's .output divs).
     views = page.locator('script[type="application/vnd.jupyter.widget-view+json"]').count()
     rendered = page.evaluate(
         """[...document.querySelectorAll('script[type="application/vnd.jupyter.widget-view+json"]')]
-        .map(s => [...s.parentElement.children].filter(c => c.tagName !== 'SCRIPT')
+        .map(s => [...s.parentElement.children]
+        .filter(c => c.tagName !== 'SCRIPT' && !c.classList.contains('output'))
         .map(c => c.getBoundingClientRect().height))"""
     )
     for heights in rendered:
