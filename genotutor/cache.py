@@ -29,6 +29,7 @@ import torch
 from torch import nn
 
 from genotutor import datasets
+from genotutor.seeding import seeded
 
 _FORMAT = 1
 
@@ -201,7 +202,8 @@ def train_or_load(
     ----------
     config : dict
         Everything that determines the trained weights (data, architecture, seed, ...),
-        as JSON values. ``config["seed"]`` (default 0) seeds ``build``.
+        as JSON values. ``config["seed"]`` (default 0) seeds ``build`` (in a fork of
+        torch's global generator: the caller's random state is left as it was).
     build : callable
         ``build() -> nn.Module``, a fresh untrained model.
     train : callable
@@ -215,8 +217,8 @@ def train_or_load(
     Taught in chapter 1.
     """
     path = entry_path(config, kind="model")
-    torch.manual_seed(int(config.get("seed", 0)))
-    model = build()
+    with seeded(int(config.get("seed", 0))):  # the caller's random state is left as it was
+        model = build()
     payload = _load(path, config)
     if payload is not None:
         model.load_state_dict(payload["state_dict"])

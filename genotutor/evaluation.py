@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 import torch
 
+from genotutor.seeding import seeded
 from genotutor.validation import as_array
 
 
@@ -334,8 +335,8 @@ def randomize_model(model: torch.nn.Module, *, seed: int = 0) -> torch.nn.Module
 
     randomized = copy.deepcopy(check_model(model))
     reset: set[int] = set()
-    with torch.random.fork_rng(devices=[]), torch.no_grad():
-        torch.manual_seed(seed)
+    device = next(iter(randomized.parameters()), torch.empty(0)).device
+    with seeded(seed, device), torch.no_grad():  # the caller's random state is left as it was
         for module in randomized.modules():
             if hasattr(module, "reset_parameters"):
                 module.reset_parameters()

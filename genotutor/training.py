@@ -20,6 +20,7 @@ from torch import nn
 
 from genotutor.cache import TrainedModel, train_or_load
 from genotutor.progress import progress_bar
+from genotutor.seeding import seeded
 from genotutor.validation import (
     check_bool,
     check_choice,
@@ -144,8 +145,10 @@ def fit(
         ``loss(output, y) -> scalar`` for a model with several outputs (``output`` is
         whatever the model returns, ``y`` a batch of the labels, of any shape ``(N, ...)``).
     seed : int
-        Seeds the batch order (and dropout); the same seed and initial weights give the
-        same trained weights.
+        Seeds the batch order (a local generator) and dropout (a seeded fork of torch's
+        global generator, :func:`genotutor.seeding.seeded`); the same seed and initial
+        weights give the same trained weights, and the caller's random state is left as
+        it was.
     reverse_complement : bool
         Augment each batch with its reverse complement.
     extra_loss : callable, optional
@@ -185,10 +188,10 @@ def fit(
     check_bool(progress, "progress")
     if extra_loss is not None and not callable(extra_loss):
         raise TypeError(f"extra_loss must be callable or None; found {type(extra_loss).__name__}")
-    torch.manual_seed(seed)
-    generator = torch.Generator().manual_seed(seed)
+    generator = torch.Generator().manual_seed(seed)  # the batch order
     best_loss, best_epoch, best_state, waited, rows = float("inf"), 0, None, 0, []
-    with running(model, device, train=True) as here:
+    # dropout draws from torch's global generator: a seeded fork of it, the caller's kept
+    with running(model, device, train=True) as here, seeded(seed, here):
         options["optimiser"] = torch.optim.Adam(
             model.parameters(), lr=lr, weight_decay=weight_decay
         )
@@ -322,8 +325,9 @@ def train_cached(
         ``config`` together with ``seed`` and ``fit_options``, so an option that changes
         the weights always changes the key.
     build : callable
-        ``build() -> nn.Module``, a fresh untrained model; called after
-        ``torch.manual_seed(seed)``, so its initial weights follow ``seed``.
+        ``build() -> nn.Module``, a fresh untrained model; called inside
+        :func:`genotutor.seeding.seeded` with ``seed``, so its initial weights follow
+        ``seed`` and not the caller's random state.
     train, valid : tuple of torch.Tensor
         ``(x, y)`` pairs, as for :func:`fit`.
     seed : int

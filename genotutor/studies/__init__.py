@@ -11,4 +11,11 @@ The library (every other module of genotutor) never imports this package.
   Fourier attribution prior.
 - :mod:`genotutor.studies.spliceai_hbb`: chapter 9's SpliceAI teacher in the human
   beta-globin gene.
+- :mod:`genotutor.studies.settings`: the re-draw of every seed (``GENOTUTOR_SEED_OFFSET``,
+  :func:`study_seed`) and torch's thread count (``GENOTUTOR_THREADS``), which every
+  chapter sets in its first cell (:func:`setup_chapter`).
 """
+
+from genotutor.studies.settings import setup_chapter, study_seed
+
+__all__ = ["setup_chapter", "study_seed"]

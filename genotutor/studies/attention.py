@@ -29,6 +29,7 @@ from genotutor.interpret.attention import (
 from genotutor.models import AttentionCNN, Augmented, DeepBind, TransparentNet
 from genotutor.simulate import PlantedTask, cooperative_task, long_range_task
 from genotutor.studies.planted import PlantedModel, _train_planted
+from genotutor.studies.settings import study_seed
 from genotutor.training import predict
 from genotutor.validation import check_number, check_positive_int
 
@@ -53,6 +54,7 @@ def long_range_model(
     Training: Adam, ``lr=5e-3``, batches of 128, at most 10 epochs, patience 3, binary
     cross-entropy, unless ``fit_options`` say otherwise. Taught in chapter 5.
     """
+    task_seed = study_seed(task_seed)
     task = long_range_task(n, length, pair=PAIR, min_distance=100, seed=task_seed)
     config = {
         "name": "ch5-long-range-attention",
@@ -138,7 +140,7 @@ def correlated_values(
     rho = check_number(correlation, "correlation", minimum=0, maximum=1, inclusive=(True, False))
     lags = np.abs(np.subtract.outer(np.arange(n_tokens), np.arange(n_tokens)))
     root = np.linalg.cholesky(rho**lags)
-    z = np.random.default_rng(seed).standard_normal((n_tokens, head_dim))
+    z = np.random.default_rng(study_seed(seed)).standard_normal((n_tokens, head_dim))
     return torch.from_numpy(root @ z)
 
 
@@ -156,7 +158,7 @@ def conditioning_table(
     ``head_dim >= n_tokens - 1``, so the map is invertible and the numbers are finite.
     Medians over ``n_draws`` random value matrices and random rows (Dirichlet(1)).
     """
-    rng = np.random.default_rng(0)
+    rng = np.random.default_rng(study_seed(0))
     rows = []
     for rho in correlations:
         conds, moves = [], []
@@ -250,10 +252,10 @@ def transparent_model(
     (``cooperative``) or ``(1, 1, 0)`` (additive). MSE, Adam ``lr=3e-3``, batches of 64,
     at most 25 epochs, patience 3."""
     effects = (1.0, 1.0, 2.0 if cooperative else 0.0)
-    task = cooperative_task(n, length, effects=effects, seed=0)
+    task = cooperative_task(n, length, effects=effects, seed=study_seed(0))
     config = {
         "name": f"ch5-{kind.replace(' ', '-')}",
-        "task": {"n": n, "length": length, "effects": list(effects), "seed": 0},
+        "task": {"n": n, "length": length, "effects": list(effects), "seed": study_seed(0)},
         "model": kind,
     }
 

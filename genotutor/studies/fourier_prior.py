@@ -22,6 +22,7 @@ from genotutor.cache import TrainedModel, memoize
 from genotutor.priors import _check_limit, fourier_extra_loss, high_frequency_mass
 from genotutor.progress import progress_bar
 from genotutor.sequences import check_positive_int
+from genotutor.studies.settings import study_seed
 from genotutor.training import predict, train_cached
 
 __all__ = ["PriorExperiment", "prior_experiment"]
@@ -95,6 +96,7 @@ class PriorExperiment:
         Taught in chapter 6.
         """
         n_references = check_positive_int(n_references, "n_references")
+        seed = study_seed(seed)
         key = {**self.config, "name": "ch5-prior-authors-stability",
                "n_references": n_references, "reference_seed": seed}  # fmt: skip
         pairs = memoize(
@@ -300,6 +302,7 @@ def prior_experiment(
         "limit_softness": limit_softness,
         "smooth_sigma": float(smooth_sigma),
     }
+    task_seed = study_seed(task_seed)
     task_config = {"n": n, "length": length, "seed": task_seed, "drivers": list(drivers)}
     _check_limit(freq_limit, length)
     train, valid, test = planted_motif_task(n, length, seed=task_seed, drivers=drivers).split(
@@ -322,7 +325,8 @@ def prior_experiment(
     jobs = [(size, flag, seed) for size in sizes for flag in (False, True) for seed in seeds]
     models, best_epochs = {}, {}
     for size, flag, seed in progress_bar(jobs, desc="models", progress=progress):
-        config = base | {"train_size": size, "seed": seed, "prior": prior if flag else None}
+        config = base | {"train_size": size, "seed": study_seed(seed),
+                         "prior": prior if flag else None}  # fmt: skip
         trained = _train_one(config, train.subset(range(size)), valid, progress=False)
         models[size, flag, seed] = trained.model
         best_epochs[size, flag, seed] = trained.best_epoch

@@ -18,9 +18,11 @@ from torch import nn
 
 from genotutor.interpret.ablation import ablation_effects, motif_response
 from genotutor.interpret.gia import embed
+from genotutor.seeding import seeded
 from genotutor.sequences import random_sequences
 from genotutor.simulate import planted_motif_task
 from genotutor.studies.planted import PlantedModel, _train_planted
+from genotutor.studies.settings import study_seed
 from genotutor.targets import Target
 from genotutor.validation import check_choice, check_number, check_positive_int
 
@@ -111,6 +113,7 @@ class DeepStack(nn.Module):
 
 def _task(task: dict | None) -> tuple[dict, object]:
     spec = dict(TASK if task is None else task)
+    spec["seed"] = study_seed(spec["seed"])
     options = {k: v for k, v in spec.items() if k not in ("n", "length", "seed")}
     simulated = planted_motif_task(spec["n"], spec["length"], seed=spec["seed"], **options)
     return spec, simulated
@@ -186,7 +189,7 @@ def gradient_norms(depths: tuple[int, ...] = DEPTHS, *, variants: tuple[str, ...
     """
     for variant in variants:
         check_choice(variant, "variants", VARIANTS)
-    x = random_sequences(n_sequences, length, seed=0)
+    x = random_sequences(n_sequences, length, seed=study_seed(0))
     table = pd.DataFrame(index=pd.Index(list(depths), name="depth"), columns=list(variants),
                          dtype=float)  # fmt: skip
     for variant in variants:
@@ -195,8 +198,8 @@ def gradient_norms(depths: tuple[int, ...] = DEPTHS, *, variants: tuple[str, ...
         for depth in depths:
             norms = []
             for seed in seeds:
-                torch.manual_seed(seed)
-                model = DeepStack(depth, **options).train(variant == "plain, batch norm")
+                with seeded(study_seed(seed)):
+                    model = DeepStack(depth, **options).train(variant == "plain, batch norm")
                 leaf = x.clone().requires_grad_()
                 (grad,) = torch.autograd.grad(model(leaf).sum(), leaf)
                 norms.append(float(grad.flatten(1).norm(dim=1).mean()))

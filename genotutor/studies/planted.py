@@ -18,6 +18,7 @@ from torch import nn
 
 from genotutor.models import Basset, DeepBind
 from genotutor.simulate import PlantedTask, add_confounder, cooperative_task, planted_motif_task
+from genotutor.studies.settings import study_seed
 from genotutor.training import train_cached
 from genotutor.validation import check_choice
 
@@ -73,9 +74,10 @@ def planted_task_model(
     activation : {"relu", "exp"}
         First-layer activation.
     n, length, task_seed : int
-        Size, sequence length and seed of :func:`genotutor.simulate.planted_motif_task`.
+        Size, sequence length and (base) seed of :func:`genotutor.simulate.planted_motif_task`.
     seed : int
-        Seed of the initial weights and of training.
+        (Base) seed of the initial weights and of training. Both seeds are shifted by the
+        re-draw of :mod:`genotutor.studies.settings`.
     task_options : dict, optional
         Further keyword arguments of ``planted_motif_task`` (e.g. ``drivers``).
     progress : bool
@@ -92,6 +94,7 @@ def planted_task_model(
     """
     check_choice(architecture, "architecture", ("basset", "deepbind"))
     options = dict(task_options or {})
+    task_seed = study_seed(task_seed)
     task = planted_motif_task(n, length, seed=task_seed, **options)
     config = {
         "name": f"planted-{architecture}-{activation}",
@@ -118,7 +121,12 @@ def _train_planted(
     progress: bool,
     **fit_options: object,
 ) -> PlantedModel:
-    """Split ``task`` with its own seed, then train (or load) ``build()`` on it."""
+    """Split ``task`` with its own seed, then train (or load) ``build()`` on it.
+
+    ``config["task"]["seed"]`` is the task's seed as drawn (:func:`study_seed` applied);
+    ``seed`` is a base seed, shifted here.
+    """
+    seed = study_seed(seed)
     train_split, valid_split, test_split = task.split(seed=config["task"]["seed"])
     trained = train_cached(
         config,
@@ -172,6 +180,7 @@ def cooperative_task_model(
 
     Taught in chapter 3.
     """
+    task_seed = study_seed(task_seed)
     task = cooperative_task(n, length, spacing=spacing, seed=task_seed)
     config = {
         "name": f"cooperative-basset-{activation}",
@@ -225,6 +234,7 @@ def confounded_task_model(
 
     Taught in chapter 4.
     """
+    task_seed = study_seed(task_seed)
     task = add_confounder(
         planted_motif_task(n, length, seed=task_seed),
         confounder,

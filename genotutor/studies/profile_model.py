@@ -22,6 +22,7 @@ from torch import nn
 
 from genotutor.models import ProfileNet
 from genotutor.simulate import PlantedTask, planted_motif_task
+from genotutor.studies.settings import study_seed
 from genotutor.training import train_cached
 from genotutor.validation import check_number, check_positive_int
 
@@ -66,7 +67,8 @@ def profile_task(n: int = 2000, length: int = 200, *, seed: int = 0) -> ProfileT
     n, length : int
         Number and length of sequences.
     seed : int
-        Seeds the sequences, the motifs and the reads.
+        (Base) seed of the sequences, the motifs and the reads, shifted by the re-draw of
+        :mod:`genotutor.studies.settings`.
 
     Returns
     -------
@@ -74,6 +76,7 @@ def profile_task(n: int = 2000, length: int = 200, *, seed: int = 0) -> ProfileT
 
     Taught in chapter 10.
     """
+    seed = study_seed(seed)
     task = planted_motif_task(check_positive_int(n, "n"), length, seed=seed)
     positions = np.arange(length)
     expected = np.full((len(task), length), BACKGROUND / length)
@@ -171,6 +174,7 @@ def profile_model(
     from genotutor.simulate import split_indices
 
     data = profile_task(n, length, seed=task_seed)
+    task_seed = study_seed(task_seed)
     parts = [
         _subset(data, index) for index in split_indices(n, valid=0.1, test=0.1, seed=task_seed)
     ]
@@ -193,7 +197,7 @@ def profile_model(
         build,
         (train.task.x, train.labels()),
         (valid.task.x, valid.labels()),
-        seed=seed,
+        seed=study_seed(seed),
         progress=progress,
         loss=bpnet_loss(counts_weight),
         **({"epochs": 20, "lr": 3e-3, "patience": 3} | fit_options),

@@ -12,6 +12,7 @@ import torch
 
 from genotutor.parallel import single_thread
 from genotutor.progress import progress_bar
+from genotutor.seeding import seeded
 from genotutor.simulate import split_indices
 from genotutor.surrogate.model import GPMAPS, NOISES, NONLINEARITIES, SurrogateNet, flatten
 from genotutor.surrogate.result import Surrogate, check_labels
@@ -160,7 +161,6 @@ def fit_surrogate(
         raise ValueError(f"wild_type has length {wild_type.shape[-1]}; the library has {length}")
 
     generator = torch.Generator().manual_seed(seed)
-    torch.manual_seed(seed)
     train_index, valid_index, _ = split_indices(n, valid=valid_fraction, test=0.0, seed=seed)
     if len(valid_index) == 0:
         raise ValueError(f"valid_fraction {valid_fraction} of {n} sequences holds out none")
@@ -171,7 +171,8 @@ def fit_surrogate(
     x_train, y_train = features[train_index], standard[train_index]
     x_valid, y_valid = features[valid_index], standard[valid_index]
 
-    net = SurrogateNet(length, gpmap, nonlinearity, noise, hidden)
+    with seeded(seed):  # default initialisation, from a seeded fork of the global generator
+        net = SurrogateNet(length, gpmap, nonlinearity, noise, hidden)
     net.y_mean.fill_(float(y_mean))
     net.y_scale.fill_(float(y_scale))
     with torch.no_grad():
