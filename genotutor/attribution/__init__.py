@@ -90,6 +90,8 @@ _OPTIONS = {
         *_COMMON,
     ),
 }
+# the methods that draw random numbers (noise, shuffled references), from their seed=
+SEEDED_METHODS = tuple(method for method, options in _OPTIONS.items() if "seed" in options)
 # options that may be None (their default): ISM picks its batch size and mutates every
 # position, DeepLIFT's reference is all-zero, DeepLIFT-SHAP shuffles n_references=20 times
 _OPTIONAL = {
@@ -358,6 +360,7 @@ __all__ = [
     "GRADIENT_METHODS",
     "LAYER_METHODS",
     "METHODS",
+    "SEEDED_METHODS",
     "attribute",
     "attribute_layer",
     "correct_gradients",

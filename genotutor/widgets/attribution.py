@@ -8,7 +8,7 @@ import torch
 import traitlets
 from torch import nn
 
-from genotutor.attribution import GRADIENT_METHODS, METHODS, attribute
+from genotutor.attribution import GRADIENT_METHODS, METHODS, SEEDED_METHODS, attribute
 from genotutor.evaluation import attribution_auprc, attribution_auroc
 from genotutor.training import predict
 from genotutor.validation import check_positive_int
@@ -102,6 +102,9 @@ class AttributionExplorer(widgets.VBox):
         make the explorer quicker to build (ISM and DeepLIFT-SHAP cost the most).
     window : int
         How many positions the logo shows at a time (the ``start`` slider moves it).
+    seed : int
+        The seed of the methods that draw random numbers
+        (:data:`genotutor.attribution.SEEDED_METHODS`: noise, shuffled references).
 
     Attributes
     ----------
@@ -127,9 +130,11 @@ class AttributionExplorer(widgets.VBox):
         target: int = 0,
         methods: tuple[str, ...] = METHODS,
         window: int = 100,
+        seed: int = 0,
     ) -> None:
         self.model, self.x, self.truth, self.target = check_view_inputs(model, x, truth, target)
         self.methods = _check_methods(methods)
+        self.seed = check_positive_int(seed, "seed", minimum=0)
         length = self.x.shape[-1]
         self.window = min(check_positive_int(window, "window"), length)
         self.outputs = predict(self.model, self.x)[:, self.target]
@@ -155,6 +160,8 @@ class AttributionExplorer(widgets.VBox):
     def _attribute(self, entry: Entry) -> torch.Tensor:
         method, correct = entry
         options = {"correct": True} if correct else {}
+        if method in SEEDED_METHODS:
+            options["seed"] = self.seed
         return attribute(self.model, self.x, method, self.target, progress=False, **options)
 
     def _data(self) -> dict:
@@ -200,6 +207,9 @@ def attribution_explorer(
     target: int = 0,
     methods: tuple[str, ...] = METHODS,
     window: int = 100,
+    seed: int = 0,
 ) -> AttributionExplorer:
     """Build an :class:`AttributionExplorer` (chapter 2) for any model and sequences."""
-    return AttributionExplorer(model, x, truth=truth, target=target, methods=methods, window=window)
+    return AttributionExplorer(
+        model, x, truth=truth, target=target, methods=methods, window=window, seed=seed
+    )

@@ -70,6 +70,8 @@ class SplicingExplorer(widgets.VBox):
         Positions shown around the mutated base.
     positions : (int, int), optional
         The ``[start, stop)`` range of the position control; the whole sequence by default.
+    seed : int
+        Seeds where an "add" edit puts its sites, as ``edit_feature(seed=seed)`` does.
 
     Attributes
     ----------
@@ -97,6 +99,7 @@ class SplicingExplorer(widgets.VBox):
         target: int = 0,
         window: int = 40,
         positions: tuple[int, int] | None = None,
+        seed: int = 0,
     ) -> None:
         self.models = _check_models(models)
         self.x = check_tensor(x, "x")
@@ -107,8 +110,9 @@ class SplicingExplorer(widgets.VBox):
         self.target = _check_target(self.models, self.x, target)
         self.window = check_positive_int(window, "window")
         self.positions = check_region(positions, length, "positions")
+        self.seed = check_positive_int(seed, "seed", minimum=0)
         _check_table_size(len(codes), self.positions)
-        edited = _edited_codes(codes, self.positions, self.region, self.frame)
+        edited = _edited_codes(codes, self.positions, self.region, self.frame, self.seed)
         self.before, self.after = self._outputs(codes, edited)
         self.sequence, self.position = sequence_and_position_controls(len(codes), length)
         start, stop = self.positions
@@ -172,7 +176,13 @@ class SplicingExplorer(widgets.VBox):
         if change is not None:
             feature, action = change
             after = edit_feature(
-                after, feature, action, n_sites=N_SITES, region=self.region, frame=self.frame
+                after,
+                feature,
+                action,
+                n_sites=N_SITES,
+                region=self.region,
+                frame=self.frame,
+                seed=self.seed,
             )
         return before, after
 
@@ -220,7 +230,7 @@ def _check_table_size(n_sequences: int, positions: tuple[int, int]) -> None:
 
 
 def _edited_codes(
-    codes: np.ndarray, positions: tuple[int, int], region: tuple[int, int], frame: int
+    codes: np.ndarray, positions: tuple[int, int], region: tuple[int, int], frame: int, seed: int
 ) -> np.ndarray:
     """Every reachable edited sequence, ``(N, 5, 4, P, L)`` codes: edit ``e`` of sequence
     ``n`` with base ``b`` at position ``positions[0] + i``.
@@ -244,10 +254,10 @@ def _edited_codes(
         feature, action = change
         options = {"n_sites": N_SITES, "region": region, "frame": frame, "motif": None}
         if action == "remove":
-            edit_codes(rows, feature, action, rng=np.random.default_rng(0), **options)
+            edit_codes(rows, feature, action, rng=np.random.default_rng(seed), **options)
             continue
         for r in range(len(rows)):
-            edit_codes(rows[r : r + 1], feature, action, rng=np.random.default_rng(0), **options)
+            edit_codes(rows[r : r + 1], feature, action, rng=np.random.default_rng(seed), **options)
     table = out.astype(np.uint8)[:, inverse.reshape(-1)]
     return table.reshape(len(EDITS), n, 4, len(spots), length).transpose(1, 0, 2, 3, 4)
 
@@ -273,9 +283,10 @@ def splicing_explorer(
     frame: int = 0,
     target: int = 0,
     positions: tuple[int, int] | None = None,
+    seed: int = 0,
 ) -> SplicingExplorer:
     """Build a :class:`SplicingExplorer` (chapters 8 and 9) for any models and sequences.
     Taught in chapter 8."""
     return SplicingExplorer(
-        models, x, region=region, frame=frame, target=target, positions=positions
+        models, x, region=region, frame=frame, target=target, positions=positions, seed=seed
     )

@@ -50,7 +50,7 @@ class SurrogateExplorer(widgets.VBox):
     surrogate's logo, its held-out fit and its global-epistasis nonlinearity.
 
     Every combination of the controls is fitted once, when the explorer is built, with
-    :func:`genotutor.surrogate.explain_locus` (``seed=0``; Gaussian noise unless
+    :func:`genotutor.surrogate.explain_locus` (with ``seed``; Gaussian noise unless
     ``fit_options`` say otherwise): ``N x
     len(rates) x len(sizes) x 3`` fits (5 x 3 x 2 x 3 = 90 in chapter 7, about 50 s on
     two cores; the model labels each library once, and the three families fit it). The view
@@ -80,6 +80,9 @@ class SurrogateExplorer(widgets.VBox):
     fit_options : dict, optional
         More keyword arguments of :func:`~genotutor.surrogate.explain_locus` for every fit
         (e.g. ``{"noise": "skewed_t"}``, ``{"epochs": 50}``).
+    seed : int
+        Seeds every fit (its library, split and initial weights), so the table is the same
+        whatever ran before.
     cache : bool
         Keep the fits' results in genotutor's cache (:func:`genotutor.cache.memoize`),
         keyed on the model's class and weights, the loci and every setting; use it only
@@ -111,6 +114,7 @@ class SurrogateExplorer(widgets.VBox):
         rates: Sequence[float] = RATES,
         sizes: Sequence[int] = SIZES,
         fit_options: Mapping[str, object] | None = None,
+        seed: int = 0,
         cache: bool = False,
     ) -> None:
         self.model, self.x, self.truth, self.target = check_view_inputs(model, x, truth, target)
@@ -120,6 +124,7 @@ class SurrogateExplorer(widgets.VBox):
         self.rates = _check_grid(rates, "rates", _check_rate)
         self.sizes = _check_grid(sizes, "sizes", lambda v, name: check_positive_int(v, name))
         self.fit_options = _check_fit_options(fit_options)
+        self.seed = check_positive_int(seed, "seed", minimum=0)
         self.windows = [self._window(i) for i in range(len(self.x))]
         self.table = self._table(check_bool(cache, "cache"))
         self.locus = widgets.BoundedIntText(
@@ -184,7 +189,7 @@ class SurrogateExplorer(widgets.VBox):
             target=self.target,
             gpmap=gpmap,
             nonlinearity=nonlinearity,
-            seed=0,
+            seed=self.seed,
             progress=False,
             **self.fit_options,
         )
@@ -211,6 +216,7 @@ class SurrogateExplorer(widgets.VBox):
             "sizes": list(self.sizes),
             "families": list(FAMILIES),
             "fit_options": self.fit_options,
+            "seed": self.seed,
             "points": [POINTS, CURVE_POINTS],
             # the cache key leaves genotutor/widgets out: this file's own source goes in
             "explorer": hashlib.sha256(Path(__file__).read_bytes()).hexdigest()[:16],
@@ -248,7 +254,7 @@ class SurrogateExplorer(widgets.VBox):
         start, stop = result.window
         surrogate = fit_surrogate(
             result.library[..., start:stop], result.y, gpmap=gpmap, nonlinearity=nonlinearity,
-            start=start, seed=0, progress=False, **options,
+            start=start, seed=self.seed, progress=False, **options,
         )  # fmt: skip
         return LocusSurrogate(surrogate, result.library, result.y, result.window)
 
@@ -342,5 +348,5 @@ def _nearest(values: tuple, goal: float) -> object:
 def surrogate_explorer(model: nn.Module, x: torch.Tensor, **options: object) -> SurrogateExplorer:
     """Build a :class:`SurrogateExplorer` (chapter 7) for any model and loci; ``options``
     are its keyword arguments (``truth``, ``window``, ``centres``, ``target``, ``rates``,
-    ``sizes``, ``fit_options``, ``cache``). Taught in chapter 7."""
+    ``sizes``, ``fit_options``, ``seed``, ``cache``). Taught in chapter 7."""
     return SurrogateExplorer(model, x, **options)
