@@ -243,14 +243,20 @@ def _free_cnn() -> nn.Module:
 
 
 def transparent_model(
-    kind: str, *, cooperative: bool, n: int = 4000, length: int = 150, seed: int = 0
+    kind: str,
+    *,
+    cooperative: bool,
+    n: int = 4000,
+    length: int = 150,
+    seed: int = 0,
+    **fit_options: object,
 ) -> PlantedModel:
     """A :class:`~genotutor.models.TransparentNet` (``kind="transparent"``) or the same
     plus a free CNN (``kind="black box"``, :class:`~genotutor.models.Augmented` with a
     DeepBind-style net of 16 filters of width 25), trained
     on :func:`genotutor.simulate.cooperative_task` with ``effects=(1, 1, 2)``
     (``cooperative``) or ``(1, 1, 0)`` (additive). MSE, Adam ``lr=3e-3``, batches of 64,
-    at most 25 epochs, patience 3."""
+    at most 25 epochs, patience 3, unless ``fit_options`` say otherwise."""
     effects = (1.0, 1.0, 2.0 if cooperative else 0.0)
     task = cooperative_task(n, length, effects=effects, seed=study_seed(0))
     config = {
@@ -263,10 +269,8 @@ def transparent_model(
         net = TransparentNet()
         return net if kind == "transparent" else Augmented(net, _free_cnn())
 
-    return _train_planted(
-        config, task, build, seed=seed, progress=False,
-        loss="mse", epochs=25, lr=3e-3, batch_size=64, patience=3,
-    )  # fmt: skip
+    options = {"loss": "mse", "epochs": 25, "lr": 3e-3, "batch_size": 64, "patience": 3}
+    return _train_planted(config, task, build, seed=seed, progress=False, **(options | fit_options))
 
 
 def additive_oracle_loss(task: PlantedTask) -> dict[str, float]:
