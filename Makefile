@@ -11,7 +11,7 @@ TORCH_INDEX ?=
 WIDGETS_JS := book/_widgets_js
 NPM_PREFIX := $(VENV)/npm-widgets
 
-.PHONY: book test lint lab widgets-js mathjax-js clean-book browser-test
+.PHONY: book test lint lab widgets-js mathjax-js clean-book browser-test book-redraw book-rerun
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -70,6 +70,33 @@ book: $(VENV)/.installed-test,book,bench,lab $(VENV)/.spliceai widgets-js
 
 test: $(VENV)/.installed-test,book,bench,lab $(VENV)/.spliceai
 	$(BIN)/python -m pytest -q
+
+# Re-draws: every chapter executed from an empty model cache with every seed of the studies
+# shifted (GENOTUTOR_SEED_OFFSET=k, for each k in REDRAWS), then once more with torch on one
+# thread (ONE_THREAD=no skips it). Every assertion of the book must hold in each; the first
+# failure stops the run. CI runs `make book-redraw REDRAWS=1 ONE_THREAD=no`.
+CHAPTERS := $(sort $(wildcard book/[0-9][0-9]_*.md))
+REDRAWS ?= 1 2
+ONE_THREAD ?= yes
+book-redraw: $(VENV)/.installed-test,book,bench,lab $(VENV)/.spliceai
+	@for k in $(REDRAWS); do \
+	  echo "== re-draw $$k (GENOTUTOR_SEED_OFFSET=$$k), cold"; \
+	  $(BIN)/python benchmarks/run_chapter.py $(CHAPTERS) --cold --seed-offset $$k || exit 1; \
+	done
+	@if [ "$(ONE_THREAD)" = yes ]; then \
+	  echo "== one thread (GENOTUTOR_THREADS=1), cold"; \
+	  $(BIN)/python benchmarks/run_chapter.py $(CHAPTERS) --cold --threads 1 || exit 1; \
+	fi
+
+# The chapters executed again, each in a fresh kernel, in reverse order, on the model cache
+# the last `make book` filled: they must print what the book build printed
+# (benchmarks/compare_outputs.py), whatever ran before each chapter.
+RERUN_DIR ?= book/_build/rerun
+book-rerun: $(VENV)/.installed-test,book,bench,lab $(VENV)/.spliceai
+	rm -rf $(RERUN_DIR)
+	$(BIN)/python benchmarks/run_chapter.py $(shell printf '%s\n' $(CHAPTERS) | sort -r) \
+	  --save $(RERUN_DIR)
+	$(BIN)/python benchmarks/compare_outputs.py book/_build/jupyter_execute $(RERUN_DIR)
 
 # The chapters as notebooks in JupyterLab, explorers live: a double-click on a chapter
 # opens it as a notebook (jupyter/overrides.json sets jupytext's viewer as the default for
