@@ -172,10 +172,16 @@ class NeuralBasisStudent(nn.Module):
         return self.activation(self.norm(self.conv(x)))
 
     def shape(self, activation: torch.Tensor, encoding: torch.Tensor) -> torch.Tensor:
-        """``c_kp`` for activations ``(..., K, P)`` and position features ``(D, P)``."""
-        features = encoding.T.expand(*activation.shape, -1)  # (..., K, P, D)
-        bases = self.basis_net(torch.cat([activation[..., None], features], dim=-1))
-        combined = torch.einsum("...kpb,kb->...kp", bases, self.shape_weight)
+        """``c_kp`` for activations ``(..., K, P)`` and position features ``(D, P)``.
+
+        The basis network's first layer reads ``[a, e_p]``; its position part is the same
+        for every sequence and filter, so it is computed once per position and added (the
+        same function as ``basis_net`` on the concatenation, without building it).
+        """
+        first, rest = self.basis_net[0], self.basis_net[1:]
+        per_position = encoding.T @ first.weight[:, 1:].T + first.bias  # (P, hidden)
+        bases = rest(activation[..., None] * first.weight[:, 0] + per_position)  # (..., K, P, B)
+        combined = (bases * self.shape_weight[:, None, :]).sum(-1)
         return (combined + self.shape_bias[:, None]) / self.n_positions
 
     def contributions(self, x: torch.Tensor) -> torch.Tensor:
