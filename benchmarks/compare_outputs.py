@@ -55,7 +55,9 @@ def printed_lines(path: Path) -> list[str]:
 
 def compare(first: Path, second: Path, *, context: int = 5) -> int:
     """Print the differences of every chapter in both folders; the number that differ."""
-    names = sorted({p.name for p in first.glob("*.ipynb")} & {p.name for p in second.glob("*.ipynb")})
+    names = sorted(
+        {p.name for p in first.glob("*.ipynb")} & {p.name for p in second.glob("*.ipynb")}
+    )
     if not names:
         raise FileNotFoundError(f"no executed notebook is in both {first} and {second}")
     differing = 0

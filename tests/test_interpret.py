@@ -103,6 +103,54 @@ def test_match_filters_names_the_planted_detectors():
     assert (table["score"] > 0.8).all()
 
 
+def _untrained_pwms(seed: int, x: torch.Tensor) -> interpret.FilterPWMs:
+    torch.manual_seed(seed)
+    return interpret.filters_to_pwms(DeepBind(n_filters=6, filter_width=9).eval(), x,
+                                     progress=False)  # fmt: skip
+
+
+def test_match_thresholds_are_the_best_null_score_per_motif(one_hot_batch):
+    database = {name: get_motif(name) for name in ("CTCF", "CREB1", "SPI1")}
+    nulls = [_untrained_pwms(seed, one_hot_batch) for seed in (0, 1)]
+    thresholds = interpret.match_thresholds(nulls, database=database, min_sites=1)
+    kept = [q for pwms in nulls for i, q in pwms.trimmed().items() if pwms.n_sites[i] >= 1]
+    for name, motif in database.items():  # brute force: every null filter against the motif
+        best = max(motifs.motif_similarity(q, motif).score for q in kept)
+        assert thresholds[name] == pytest.approx(best)
+    single = interpret.match_thresholds(nulls[0], database=database, min_sites=1)
+    assert (single <= thresholds + 1e-12).all()  # more null filters, a higher bar
+
+
+def test_match_filters_marks_scores_above_the_null(one_hot_batch):
+    names = ["CTCF", "SPI1", "CEBPB"]
+    model = _detector([get_motif(n).consensus for n in names])
+    x = torch.cat(
+        [_with_sites(40, 80, get_motif(n).consensus, seed=i)[0] for i, n in enumerate(names)]
+    )
+    pwms = interpret.filters_to_pwms(model, x, threshold=0.8, progress=False)
+    null = interpret.match_thresholds(_untrained_pwms(0, x))
+    table = interpret.match_filters(pwms, thresholds=null)
+    assert (table["threshold"] == null.reindex(table["match"]).to_numpy()).all()
+    assert (table["above_null"] == (table["score"] > table["threshold"])).all()
+    assert table["above_null"].all()  # consensus detectors beat random filters
+
+
+@pytest.mark.parametrize(
+    "call, error, words",
+    [
+        (lambda pwms: interpret.match_thresholds([]), ValueError, "null_pwms is empty"),
+        (lambda pwms: interpret.match_thresholds("CTCF"), TypeError, "pwms must be a FilterPWMs"),
+        (lambda pwms: interpret.match_filters(pwms, thresholds={"CTCF": 0.5}), TypeError,
+         "thresholds must be a pandas Series"),
+        (lambda pwms: interpret.match_filters(pwms, thresholds=pd.Series({"NRF1": 0.5})),
+         ValueError, "no value for the matched motifs"),
+    ],
+)  # fmt: skip
+def test_match_thresholds_refuse_bad_input(one_hot_batch, call, error, words):
+    with pytest.raises(error, match=words):
+        call(_untrained_pwms(0, one_hot_batch))
+
+
 def test_rescaled_filter_leaves_the_function_unchanged(one_hot_batch):
     torch.manual_seed(0)
     for model in (

@@ -105,7 +105,7 @@ def _seed_stability(monkeypatch):
 def _transparency_gap(monkeypatch):
     small = _patched(attention_study, "transparent_model", n=150, epochs=1)
     monkeypatch.setattr(attention_study, "transparent_model", small)
-    return attention_study.transparency_gap()
+    return attention_study.transparency_gap((0, 1))
 
 
 # name -> call (a function of pytest's monkeypatch, or of nothing)

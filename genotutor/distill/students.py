@@ -81,16 +81,18 @@ class NeuralBasisStudent(nn.Module):
     interact.
 
     This follows ``models/nbm.py`` (``Conv1DNBM`` with ``orders=[(1, B, None)]``) of
-    regev-lab/splicing-interpretable-distillation and its SpliceAI parameters (6 filters
-    of width 24, ELU, 100 bases, one hidden layer of 23, a tuner of two layers of 32).
-    Ours differs in sizes (the defaults below), in the position features (sines and
-    cosines of the given periods, not their log-spaced frequencies plus period 3), and in
-    two choices that let it learn in the book's training budget (30 epochs of batches of
-    128; the authors train with batches of 8 for up to 200 epochs): batch normalisation
-    after the convolution (``conv_batch_norm``, an option of their model that their
-    SpliceAI student leaves off) and the 1/P scale of the contributions (the same
-    functions: ``W_k`` and ``b_k`` absorb it). Their per-filter output weight is folded
-    into ``W_k`` (the same function class).
+    regev-lab/splicing-interpretable-distillation and its SpliceAI parameters
+    (``trained_models/SpliceAI/params.json``, whose sizes are powers of two: 2^6 = 64
+    filters of width 24, ELU, 100 bases, one hidden layer of 23, a tuner of two layers of
+    32; Adam at a learning rate of about 1e-3, batches of 2^8 = 256, up to 200 epochs, the
+    best of 150 trials of a hyperparameter search). Ours differs in sizes (the defaults
+    below), in the position features (sines and cosines of the given periods, not their
+    log-spaced frequencies plus period 3), in training (:func:`genotutor.distill.distill`:
+    20 epochs of batches of 32, one run per seed) and in two choices that let it learn in
+    that budget: batch normalisation after the convolution (``conv_batch_norm``, an option
+    of their model that their SpliceAI student leaves off) and the 1/P scale of the
+    contributions (the same functions: ``W_k`` and ``b_k`` absorb it). Their per-filter
+    output weight is folded into ``W_k`` (the same function class).
 
     Parameters
     ----------

@@ -22,6 +22,7 @@ from genotutor.interpret.filters import (
     filter_activations,
     filters_to_pwms,
     match_filters,
+    match_thresholds,
     rescale_filter,
 )
 from genotutor.interpret.gia import GlobalImportance, embed, global_importance, spacing_curve
@@ -47,6 +48,7 @@ __all__ = [
     "filters_to_pwms",
     "global_importance",
     "match_filters",
+    "match_thresholds",
     "rescale_filter",
     "spacing_curve",
 ]

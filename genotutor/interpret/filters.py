@@ -13,7 +13,14 @@ import pandas as pd
 import torch
 from torch import nn
 
-from genotutor.motifs import best_matches, counts_to_probs, information_content, trim_motif
+from genotutor.motifs import (
+    best_matches,
+    counts_to_probs,
+    information_content,
+    jaspar_motifs,
+    motif_similarity,
+    trim_motif,
+)
 from genotutor.progress import progress_bar
 from genotutor.sequences import (
     check_bool,
@@ -206,6 +213,65 @@ def filters_to_pwms(
     return FilterPWMs(counts=counts_np, probs=probs, n_sites=n_sites.numpy())
 
 
+def _kept(pwms: object, min_information: float, min_sites: int) -> dict[int, np.ndarray]:
+    """The trimmed PWMs of the filters aligned from at least ``min_sites`` windows."""
+    if not isinstance(pwms, FilterPWMs):
+        raise TypeError(
+            f"pwms must be a FilterPWMs (from filters_to_pwms); found {type(pwms).__name__}"
+        )
+    min_sites = check_positive_int(min_sites, "min_sites", minimum=0)
+    return {
+        i: p
+        for i, p in pwms.trimmed(min_information=min_information).items()
+        if pwms.n_sites[i] >= min_sites
+    }
+
+
+def match_thresholds(
+    null_pwms: FilterPWMs | list[FilterPWMs],
+    *,
+    database: dict | None = None,
+    metric: str = "pearson",
+    min_information: float = 0.3,
+    min_sites: int = 10,
+) -> pd.Series:
+    """The null of :func:`match_filters`, per motif: the best score any null filter reaches.
+
+    The PWMs of untrained networks of the same architecture, aligned on the same
+    sequences, learned nothing; the highest similarity any of them reaches against motif
+    ``m`` is what chance gives against ``m``. It is taken per motif because chance matches
+    some motifs far better than others: a short or palindromic motif (CREB1's TGACGTCA)
+    is matched by a random filter much more closely than a long one (CTCF).
+
+    Parameters
+    ----------
+    null_pwms : FilterPWMs or list of FilterPWMs
+        From :func:`filters_to_pwms` on one or more untrained models.
+    database, metric, min_information, min_sites
+        As for :func:`match_filters` (use the same values).
+
+    Returns
+    -------
+    pandas.Series
+        Indexed by motif name: the best similarity any null filter reaches against it
+        (pass it to ``match_filters(thresholds=...)``).
+
+    Taught in chapter 3.
+    """
+    groups = null_pwms if isinstance(null_pwms, (list, tuple)) else [null_pwms]
+    if not groups:
+        raise ValueError("null_pwms is empty; expected a FilterPWMs or a list of them")
+    kept = [q for pwms in groups for q in _kept(pwms, min_information, min_sites).values()]
+    if not kept:
+        raise ValueError(f"no null filter has at least min_sites={min_sites} sites")
+    database = jaspar_motifs() if database is None else database
+    best = {
+        name: max(motif_similarity(q, motif, metric=metric).score for q in kept)
+        for name, motif in database.items()
+    }
+    return pd.Series(best, name="threshold").rename_axis("motif")
+
+
 def match_filters(
     pwms: FilterPWMs,
     *,
@@ -213,6 +279,7 @@ def match_filters(
     metric: str = "pearson",
     min_information: float = 0.3,
     min_sites: int = 10,
+    thresholds: pd.Series | None = None,
 ) -> pd.DataFrame:
     """Best JASPAR match of every filter PWM (trimmed of flat flanks), with its score.
 
@@ -228,25 +295,20 @@ def match_filters(
         Flank trimming threshold in bits (see :func:`genotutor.motifs.trim_motif`).
     min_sites : int
         Filters aligned from fewer sites are left out (their PWM is mostly pseudocount).
+    thresholds : pandas.Series, optional
+        A null per motif, from :func:`match_thresholds`: adds the columns ``threshold``
+        (of the matched motif) and ``above_null`` (the score beats it).
 
     Returns
     -------
     pandas.DataFrame
         One row per filter kept (index ``filter``): ``n_sites``, ``information`` (bits of
-        the trimmed PWM), ``width``, and the columns of :func:`genotutor.motifs.best_matches`.
+        the trimmed PWM), ``width``, the columns of :func:`genotutor.motifs.best_matches`
+        and, with ``thresholds``, ``threshold`` and ``above_null``.
 
     Taught in chapter 3.
     """
-    if not isinstance(pwms, FilterPWMs):
-        raise TypeError(
-            f"pwms must be a FilterPWMs (from filters_to_pwms); found {type(pwms).__name__}"
-        )
-    min_sites = check_positive_int(min_sites, "min_sites", minimum=0)
-    trimmed = {
-        i: p
-        for i, p in pwms.trimmed(min_information=min_information).items()
-        if pwms.n_sites[i] >= min_sites
-    }
+    trimmed = _kept(pwms, min_information, min_sites)
     if not trimmed:
         raise ValueError(f"no filter has at least min_sites={min_sites} sites")
     table = best_matches(trimmed, database=database, metric=metric)
@@ -258,7 +320,20 @@ def match_filters(
         },
         index=list(trimmed),
     )
-    return info.join(table).rename_axis("filter")
+    table = info.join(table).rename_axis("filter")
+    if thresholds is None:
+        return table
+    if not isinstance(thresholds, pd.Series):
+        raise TypeError(
+            f"thresholds must be a pandas Series from match_thresholds; found "
+            f"{type(thresholds).__name__}"
+        )
+    missing = sorted(set(table["match"]) - set(thresholds.index))
+    if missing:
+        raise ValueError(f"thresholds has no value for the matched motifs {missing}")
+    table["threshold"] = thresholds.reindex(table["match"]).to_numpy()
+    table["above_null"] = table["score"] > table["threshold"]
+    return table
 
 
 # --------------------------------------------------------------------------- identifiability

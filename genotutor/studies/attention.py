@@ -291,18 +291,35 @@ def additive_oracle_loss(task: PlantedTask) -> dict[str, float]:
     }
 
 
-def transparency_gap() -> tuple[pd.DataFrame, dict]:
-    """Test MSE of the transparent model and the black box on both tasks, with the
-    oracles of :func:`additive_oracle_loss`; and the four trained models."""
+def transparency_gap(seeds: tuple[int, ...] = (0,)) -> tuple[pd.DataFrame, dict]:
+    """Test MSE of the transparent model and the black box on both tasks, for each training
+    seed, with the oracles of :func:`additive_oracle_loss` (which do not train); and the
+    trained models.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Index ``(seed, model)`` (the oracles under every seed, unchanged), one column per
+        task (``additive``, ``cooperative``).
+    dict
+        ``(task, kind, seed) -> PlantedModel``.
+    """
+    seeds = tuple(check_positive_int(seed, "seeds", minimum=0) for seed in seeds)
+    if not seeds:
+        raise ValueError("seeds is empty; expected at least one seed")
     table, models = {}, {}
     for cooperative in (False, True):
         task_name = "cooperative" if cooperative else "additive"
         column = {}
-        for kind in ("transparent", "black box"):
-            planted = transparent_model(kind, cooperative=cooperative)
-            prediction = predict(planted.model, planted.test.x)
-            column[kind] = float(((prediction - planted.test.y) ** 2).mean())
-            models[(task_name, kind)] = planted
-        column |= additive_oracle_loss(planted.test)
+        for seed in seeds:
+            for kind in ("transparent", "black box"):
+                planted = transparent_model(kind, cooperative=cooperative, seed=seed)
+                prediction = predict(planted.model, planted.test.x)
+                column[seed, kind] = float(((prediction - planted.test.y) ** 2).mean())
+                models[(task_name, kind, seed)] = planted
+            oracles = additive_oracle_loss(planted.test)
+            column |= {(seed, name): value for name, value in oracles.items()}
         table[task_name] = column
-    return pd.DataFrame(table), models
+    frame = pd.DataFrame(table)
+    frame.index.names = ["seed", "model"]
+    return frame, models
