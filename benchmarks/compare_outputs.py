@@ -10,7 +10,7 @@ Each argument is a folder of executed notebooks (``<chapter>.ipynb``): the book 
 - cells tagged ``timing`` (``:tags: [timing]`` in the chapter): they print this machine's
   seconds;
 - lines that say whether a model came from the cache (a warm build loads what a cold one
-  trained);
+  trained), and memory addresses in object reprs (``at 0x7f...``);
 - widget outputs, figures and stderr (progress bars, warnings).
 
 Exit code 1 if any chapter differs (the first differing lines are printed), 2 if the
@@ -28,6 +28,7 @@ from pathlib import Path
 import nbformat
 
 CACHE_MESSAGE = re.compile(r"loaded from the cache|trained now and cached")
+ADDRESS = re.compile(r"\bat 0x[0-9a-f]+")
 
 
 def printed_lines(path: Path) -> list[str]:
@@ -48,7 +49,7 @@ def printed_lines(path: Path) -> list[str]:
             elif output.get("output_type") == "error":
                 text = f"{output['ename']}: {output['evalue']}"
             text = "".join(text) if isinstance(text, list) else text
-            lines += [f"[cell {index}] {line}" for line in text.splitlines()
+            lines += [f"[cell {index}] {ADDRESS.sub('at 0x', line)}" for line in text.splitlines()
                       if not CACHE_MESSAGE.search(line)]  # fmt: skip
     return lines
 
@@ -67,7 +68,9 @@ def compare(first: Path, second: Path, *, context: int = 5) -> int:
             print(f"{name}: the same ({len(a)} lines)")
             continue
         differing += 1
-        diff = list(difflib.unified_diff(a, b, str(first / name), str(second / name), n=0))
+        diff = list(
+            difflib.unified_diff(a, b, str(first / name), str(second / name), n=0, lineterm="")
+        )
         print(f"{name}: DIFFERENT ({sum(line[:1] in '+-' for line in diff[2:])} lines)")
         print("\n".join(diff[: 2 + 4 * context]))
     return differing
