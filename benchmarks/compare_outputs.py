@@ -35,8 +35,9 @@ def printed_lines(path: Path) -> list[str]:
     """The lines a chapter printed, in order, without the parts that may differ."""
     notebook = nbformat.read(path, as_version=4)
     lines = []
-    for index, cell in enumerate(notebook.cells):
-        if cell.cell_type != "code" or "timing" in cell.get("metadata", {}).get("tags", []):
+    code_cells = [cell for cell in notebook.cells if cell.cell_type == "code"]
+    for index, cell in enumerate(code_cells):  # numbered among code cells: builds split text
+        if "timing" in cell.get("metadata", {}).get("tags", []):
             continue
         for output in cell.get("outputs", []):
             text = ""
@@ -49,8 +50,8 @@ def printed_lines(path: Path) -> list[str]:
             elif output.get("output_type") == "error":
                 text = f"{output['ename']}: {output['evalue']}"
             text = "".join(text) if isinstance(text, list) else text
-            lines += [f"[cell {index}] {ADDRESS.sub('at 0x', line)}" for line in text.splitlines()
-                      if not CACHE_MESSAGE.search(line)]  # fmt: skip
+            kept = [line for line in text.splitlines() if not CACHE_MESSAGE.search(line)]
+            lines += [f"[code cell {index}] {ADDRESS.sub('at 0x', line)}" for line in kept]
     return lines
 
 
