@@ -31,6 +31,33 @@ CACHE_MESSAGE = re.compile(r"loaded from the cache|trained now and cached")
 ADDRESS = re.compile(r"\bat 0x[0-9a-f]+")
 
 
+def _output_texts(cell: dict) -> list[str]:
+    """The texts a code cell printed, one per output, with consecutive stdout chunks joined
+    (the kernel flushes a ``print`` in pieces whose boundaries vary run to run)."""
+    texts, streaming = [], False
+    for output in cell.get("outputs", []):
+        text = ""
+        kind = output.get("output_type")
+        if kind == "stream" and output.get("name") == "stdout":
+            text = output.get("text", "")
+            text = "".join(text) if isinstance(text, list) else text
+            if streaming:
+                texts[-1] += text
+            else:
+                texts.append(text)
+            streaming = True
+            continue
+        streaming = False
+        if kind in ("execute_result", "display_data"):
+            data = output.get("data", {})
+            if "application/vnd.jupyter.widget-view+json" not in data:
+                text = data.get("text/plain", "")
+        elif kind == "error":
+            text = f"{output['ename']}: {output['evalue']}"
+        texts.append("".join(text) if isinstance(text, list) else text)
+    return texts
+
+
 def printed_lines(path: Path) -> list[str]:
     """The lines a chapter printed, in order, without the parts that may differ."""
     notebook = nbformat.read(path, as_version=4)
@@ -39,17 +66,7 @@ def printed_lines(path: Path) -> list[str]:
     for index, cell in enumerate(code_cells):  # numbered among code cells: builds split text
         if "timing" in cell.get("metadata", {}).get("tags", []):
             continue
-        for output in cell.get("outputs", []):
-            text = ""
-            if output.get("output_type") == "stream" and output.get("name") == "stdout":
-                text = output.get("text", "")
-            elif output.get("output_type") in ("execute_result", "display_data"):
-                text = output.get("data", {}).get("text/plain", "")
-                if "application/vnd.jupyter.widget-view+json" in output.get("data", {}):
-                    text = ""
-            elif output.get("output_type") == "error":
-                text = f"{output['ename']}: {output['evalue']}"
-            text = "".join(text) if isinstance(text, list) else text
+        for text in _output_texts(cell):
             kept = [line for line in text.splitlines() if not CACHE_MESSAGE.search(line)]
             lines += [f"[code cell {index}] {ADDRESS.sub('at 0x', line)}" for line in kept]
     return lines

@@ -54,12 +54,14 @@ def test_without_keep_going_the_first_failure_stops_the_chapter(tmp_path):
         run_chapter.execute(_chapter(tmp_path, text), 60)
 
 
-def _notebook(folder: Path, outputs: list[tuple[str, str, list[str]]]) -> None:
-    """A chapter whose cells printed ``text`` (stdout), tagged as given."""
+def _notebook(folder: Path, outputs: list[tuple[str, str | list[str], list[str]]]) -> None:
+    """A chapter whose cells printed ``text`` (stdout; a list: flushed in those chunks),
+    tagged as given."""
     cells = []
     for source, text, tags in outputs:
         cell = nbformat.v4.new_code_cell(source, metadata={"tags": tags})
-        cell.outputs = [nbformat.v4.new_output("stream", name="stdout", text=text)]
+        chunks = [text] if isinstance(text, str) else text
+        cell.outputs = [nbformat.v4.new_output("stream", name="stdout", text=t) for t in chunks]
         cells.append(cell)
     folder.mkdir(parents=True, exist_ok=True)
     nbformat.write(nbformat.v4.new_notebook(cells=cells), folder / "01_chapter.ipynb")
@@ -84,3 +86,18 @@ def test_compare_outputs_finds_a_changed_number(tmp_path, capsys):
     assert "AUROC 0.913" in capsys.readouterr().out
     with pytest.raises(FileNotFoundError, match="no executed notebook"):
         compare_outputs.compare(tmp_path / "a", tmp_path / "empty")
+
+
+def test_compare_outputs_joins_a_print_flushed_in_pieces(tmp_path):
+    compare_outputs = _script("compare_outputs")
+    _notebook(
+        tmp_path / "a", [("a", "reversed: ['TTGC']\nnext 0.5\n", []), ("b", ["x 1", "\n"], [])]
+    )
+    _notebook(
+        tmp_path / "b", [("a", ["reversed:", " ['TTGC']\nnext 0.5\n"], []), ("b", "x 1\n", [])]
+    )
+    assert compare_outputs.compare(tmp_path / "a", tmp_path / "b") == 0
+    _notebook(
+        tmp_path / "c", [("a", ["reversed:", " ['TTGC']\nnext 0.6\n"], []), ("b", "x 1\n", [])]
+    )
+    assert compare_outputs.compare(tmp_path / "a", tmp_path / "c") == 1

@@ -67,6 +67,8 @@ class PlantedTask:
 
     def subset(self, index: Sequence[int] | np.ndarray | torch.Tensor) -> PlantedTask:
         """The task restricted to the sequences in ``index`` (renumbered from 0)."""
+        if isinstance(index, torch.Tensor):  # NumPy 2 warns on torch's __array__ (no copy=)
+            index = index.cpu().numpy()
         index = np.array(index, dtype=np.int64)  # a copy: torch warns on read-only arrays
         renumber = pd.Series(np.arange(len(index)), index=index)
         sites = self.sites[self.sites["sequence"].isin(index)].copy()
