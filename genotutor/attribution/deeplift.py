@@ -5,8 +5,10 @@ contributions that sum to it exactly (summation-to-delta). Linear layers pass di
 through unchanged; each nonlinearity gets a multiplier ``dy / dx`` between the input's
 and the reference's activations (the rescale rule), and max-pooling routes each window's
 change to the winning positions of both inputs (the rule of shap's DeepExplainer and
-tangermeme). captum 0.9's DeepLift applies a rule to max-pooling that misses
-summation-to-delta (captum issue #1276); chapter 2 shows by how much.
+tangermeme). captum 0.9's DeepLift misses summation-to-delta where a supported
+nonlinearity directly follows another, such as a max-pool after a ReLU (captum issue #1104:
+the second reads a stale gradient); chapter 2 shows by how much, and that captum's
+max-pool indexing bug (#1276) is not the cause there.
 
 How the rules are applied: the references run first, without gradients, and each
 activation or pooling module records what it saw. Then the inputs run with gradients, and
