@@ -226,3 +226,23 @@ def test_a_neural_basis_student_starts_at_the_teachers_mean_output():
     with torch.no_grad():
         mean = float(teacher(x[torch.as_tensor(train)]).mean())
     assert abs(float(result.student.offset.detach()) - mean) < 1e-4
+
+
+def test_fidelity_on_the_probability_scale_is_agreement_after_a_sigmoid():
+    teacher = _additive_teacher(20, seed=3)
+    student = _additive_teacher(20, seed=4)
+    with torch.no_grad():  # a student that agrees in part: half the teacher's weights
+        student.theta.mul_(0.5).add_(0.5 * teacher.theta)
+    x = random_sequences(300, 20, seed=2)
+    with torch.no_grad():
+        s, t = student(x)[:, 0], teacher(x)[:, 0]
+    on_logits = fidelity(student, teacher, x)
+    on_probabilities = fidelity(student, teacher, x, scale="probability")
+    assert on_logits == pytest.approx({**agreement(s, t), "n": 300}, abs=1e-6)
+    expected = agreement(torch.sigmoid(s), torch.sigmoid(t))
+    assert on_probabilities == pytest.approx({**expected, "n": 300}, abs=1e-6)
+    # a sigmoid is monotone: the ranks, and so Spearman's rho, do not change
+    assert on_probabilities["spearman"] == pytest.approx(on_logits["spearman"], abs=1e-9)
+    assert on_probabilities["pearson"] != on_logits["pearson"]
+    with pytest.raises(ValueError, match="scale"):
+        fidelity(student, teacher, x, scale="psi")

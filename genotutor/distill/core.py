@@ -216,6 +216,9 @@ def agreement(prediction: object, reference: object) -> dict[str, float]:
     }
 
 
+FIDELITY_SCALES = ("logit", "probability")
+
+
 def fidelity(
     student: nn.Module,
     teacher: nn.Module,
@@ -223,17 +226,40 @@ def fidelity(
     *,
     output: Output = None,
     target: Target = 0,
+    scale: str = "logit",
 ) -> dict[str, float]:
     """How well a student reproduces its teacher on (held-out) sequences ``x``.
 
-    Returns :func:`agreement` of the student's output with the teacher's value (chosen
-    by ``output`` and ``target``, as in :func:`distill`), plus ``n``. Taught in chapter 8.
+    Parameters
+    ----------
+    student, teacher : torch.nn.Module
+        The student maps ``(N, 4, L)`` to ``(N, 1)``; the teacher's value is chosen by
+        ``output`` and ``target``, as in :func:`distill`.
+    x : torch.Tensor, shape (N, 4, L)
+    scale : {"logit", "probability"}
+        Compare the outputs as they are (logits), or after a sigmoid on both: the
+        authors' ``pearson-logits-r`` (Liu, Zhang, Regev 2025, ``metrics.py``) is the
+        Pearson r on that probability scale.
+
+    Returns
+    -------
+    dict
+        :func:`agreement` on the chosen scale, plus ``n``.
+
+    Taught in chapters 8 and 9.
     """
     check_model(student, "student")
     check_model(teacher, "teacher")
     check_tensor(x, "x")
+    check_choice(scale, "scale", FIDELITY_SCALES)
     teacher_values = target_values(teacher, x, output=output, target=target)
-    result = agreement(predict(student, x)[:, 0], teacher_values)
+    student_values = predict(student, x)[:, 0]
+    if scale == "probability":
+        teacher_values, student_values = (
+            torch.sigmoid(teacher_values),
+            torch.sigmoid(student_values),
+        )
+    result = agreement(student_values, teacher_values)
     return {**result, "n": len(x)}
 
 

@@ -84,7 +84,8 @@ class NeuralBasisStudent(nn.Module):
     regev-lab/splicing-interpretable-distillation and its SpliceAI parameters
     (``trained_models/SpliceAI/params.json``, whose sizes are powers of two: 2^6 = 64
     filters of width 24, ELU, 100 bases, one hidden layer of 23, a tuner of two layers of
-    32; Adam at a learning rate of about 1e-3, batches of 2^8 = 256, up to 200 epochs, the
+    32; Adam at a learning rate of about 1e-3, cut 26-fold after 8 epochs without
+    improvement, batches of 2^8 = 256, up to 200 epochs, the
     best of 150 trials of a hyperparameter search). Ours differs in sizes (the defaults
     below), in the position features (sines and cosines of the given periods, not their
     log-spaced frequencies plus period 3), in training (:func:`genotutor.distill.distill`:
