@@ -125,6 +125,10 @@ def main() -> int:
         os.environ["GENOTUTOR_SEED_OFFSET"] = str(args.seed_offset)
     if args.threads is not None:
         os.environ["GENOTUTOR_THREADS"] = str(args.threads)
+    # The chapters' claims-ledger rows go beside the saved notebooks, else to a scratch
+    # folder: never over the rows of the last book build.
+    ledger = args.save / "ledger" if args.save else Path(tempfile.mkdtemp(prefix="ledger-"))
+    os.environ.setdefault("GENOTUTOR_LEDGER_DIR", str(ledger))
     failed = 0
     for chapter in args.chapters:
         for run in range(1, args.repeat + 1):

@@ -291,3 +291,17 @@ def test_the_site_and_each_page_fit_their_budgets():
     for page_path in HTML.glob("*.html"):
         size = page_path.stat().st_size
         assert size <= PAGE_BUDGET_MB * 2**20, f"{page_path.name} is {size / 2**20:.1f} MB"
+
+
+def test_every_link_of_the_claims_ledger_reaches_its_section():
+    ledger_page = HTML / "claims_ledger.html"
+    if not ledger_page.is_file():
+        pytest.skip("no built book: run `make book` first")
+    links = re.findall(r'<a href="([0-9]{2}_[a-z_]+\.html)#([^"]+)"', ledger_page.read_text())
+    assert len(links) >= 25, f"only {len(links)} links to chapter sections"
+    missing = [
+        f"{page}#{anchor}"
+        for page, anchor in sorted(set(links))
+        if f'id="{anchor}"' not in (HTML / page).read_text()
+    ]
+    assert missing == [], f"ledger links to sections that do not exist: {missing}"

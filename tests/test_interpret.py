@@ -266,6 +266,28 @@ def test_spacing_curve_finds_the_cooperative_gap_of_a_known_grammar():
     assert curve["first"].iloc[0] > 0.5
 
 
+def test_spacing_curve_sem_of_cooperativity_is_over_backgrounds():
+    background = random_sequences(30, 60, seed=4)
+    model = _Grammar("CACCTG", "AGATAA", gap=3)
+    curve = interpret.spacing_curve(
+        model,
+        background,
+        first="CACCTG",
+        second="AGATAA",
+        spacings=[3],
+        position=10,
+        progress=False,
+    )
+    before = model(background)[:, 0].detach()
+    first = interpret.embed(background, "CACCTG", 10)
+    second = interpret.embed(background, "AGATAA", 19)
+    both = interpret.embed(background, ["CACCTG", "AGATAA"], [10, 19])
+    per_background = (model(both) - model(first) - model(second))[:, 0].detach() + before
+    expected = float(per_background.std() / np.sqrt(30))
+    assert curve["sem_cooperativity"].iloc[0] == pytest.approx(expected, rel=1e-5, abs=1e-7)
+    assert curve["cooperativity"].iloc[0] == pytest.approx(float(per_background.mean()), abs=1e-5)
+
+
 # --------------------------------------------------------------------------- tasks
 def test_cooperative_labels_follow_the_planted_rule():
     task = cooperative_task(400, 120, spacing=6, effects=(1.0, 0.5, 2.0), noise=0.0, seed=3)

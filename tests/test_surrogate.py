@@ -68,6 +68,20 @@ def _additive_task(n: int, length: int, *, seed: int):
     return library, y, theta
 
 
+def test_ge_fit_survives_a_library_with_few_mutations():
+    """Rate 0.02 on 40 nt (0.8 mutations per mutant, 45 % wild type): labels that are flat
+    except for rare large drops. The default GE start collapsed here to a constant (every
+    weight at its bound b = 0, R^2 undefined); the start from the additive fit must not."""
+    wild_type = random_sequences(1, 40, seed=3)[0]
+    library = mutagenesis_library(wild_type, 2000, mutation_rate=0.02, seed=4)
+    broken = (library[:, :, 10:16] != wild_type[:, 10:16]).any(dim=1).sum(dim=1).float()
+    others = (library != wild_type).any(dim=1).sum(dim=1).float() - broken
+    y = torch.sigmoid(4.0 - 5.0 * broken - 0.3 * others)
+    for noise in ("gaussian", "skewed_t"):
+        fit = fit_surrogate(library, y, noise=noise, seed=0, progress=False)
+        assert float(fit.net.b.sum()) > 0 and fit.valid_r2 > 0.8, (noise, fit.valid_r2)
+
+
 def test_additive_ge_recovers_planted_parameters():
     library, y, theta = _additive_task(6000, 30, seed=0)
     surrogate = fit_surrogate(library, y, progress=False, seed=0)
@@ -225,6 +239,32 @@ def test_map_consistency_oracle():
     assert map_consistency(maps) == pytest.approx(1.0)
     noisy = maps + rng.normal(scale=1.0, size=maps.shape)
     assert map_consistency(noisy) < 0.9
+
+
+def test_distances_from_mean_oracle():
+    from genotutor.surrogate import distances_from_mean, map_scales
+
+    rng = np.random.default_rng(1)
+    base = rng.normal(size=(4, 6))
+    # the same map, scaled and offset per position: zero error once standardised
+    scales = np.array([1.0, 2.0, 0.5])
+    maps = np.stack([s * base + rng.normal(size=(1, 6)) for s in scales])
+    assert distances_from_mean(maps, scales) == pytest.approx(np.zeros(3), abs=1e-12)
+    assert distances_from_mean(maps).max() > 0.5  # unstandardised, the scales differ
+    # by hand: centred, Frobenius distance from the mean
+    other = rng.normal(size=(5, 4, 6))
+    centred = other - other.mean(axis=1, keepdims=True)
+    expected = [np.sqrt(((c - centred.mean(0)) ** 2).sum()) for c in centred]
+    assert distances_from_mean(other) == pytest.approx(expected)
+    # map_scales: the std of each centred window
+    scores = np.zeros((2, 4, 10))
+    scores[:, :, 2:8] = other[:2]
+    got = map_scales(scores, [(2, 8), (2, 8)])
+    assert got == pytest.approx([centred[0].std(), centred[1].std()])
+    with pytest.raises(ValueError, match="scales"):
+        distances_from_mean(other, np.ones(4))
+    with pytest.raises(ValueError, match="K >= 2"):
+        distances_from_mean(other[:1])
 
 
 # --------------------------------------------------------------------------- the explorer

@@ -189,7 +189,8 @@ def spacing_curve(
     pandas.DataFrame
         One row per spacing: ``spacing``, ``first`` and ``second`` (each alone, at the
         position it has in the pair), ``both``, ``cooperativity`` = ``both - first - second``
-        and ``sem_both``.
+        and the standard errors over the backgrounds ``sem_both`` and ``sem_cooperativity``
+        (of the per-background ``both - first - second``).
 
     Taught in chapter 3.
     """
@@ -208,7 +209,7 @@ def spacing_curve(
     def effect(planted: torch.Tensor) -> torch.Tensor:
         return target_values(model, planted, **choice) - before
 
-    alone_1 = effect(embed(background, first, position, strands=strands[0])).mean()
+    alone_1 = effect(embed(background, first, position, strands=strands[0]))
     rows = []
     for gap in progress_bar(spacings, desc="spacings", progress=progress):
         start_2 = position + width_1 + gap
@@ -219,11 +220,12 @@ def spacing_curve(
         rows.append(
             {
                 "spacing": gap,
-                "first": float(alone_1),
+                "first": float(alone_1.mean()),
                 "second": float(alone_2.mean()),
                 "both": float(both.mean()),
-                "cooperativity": float(both.mean() - alone_1 - alone_2.mean()),
+                "cooperativity": float(both.mean() - alone_1.mean() - alone_2.mean()),
                 "sem_both": float(both.std() / np.sqrt(len(both))),
+                "sem_cooperativity": float((both - alone_1 - alone_2).std() / np.sqrt(len(both))),
             }
         )
     return pd.DataFrame(rows)

@@ -11,6 +11,10 @@ The library (every other module of genotutor) never imports this package.
   Fourier attribution prior.
 - :mod:`genotutor.studies.spliceai_hbb`: chapter 9's SpliceAI teacher in the human
   beta-globin gene.
+- :mod:`genotutor.studies.ledger` (with :mod:`genotutor.studies.measures` and
+  :mod:`genotutor.studies.ledger_page`): the claims ledger, the rows each chapter records
+  about its sources' claims (measurement, uncertainty, verdict) and the page that
+  gathers them.
 - :mod:`genotutor.studies.settings`: the re-draw of every seed (``GENOTUTOR_SEED_OFFSET``,
   :func:`study_seed`) and torch's thread count (``GENOTUTOR_THREADS``), which every
   chapter sets in its first cell (:func:`setup_chapter`).

@@ -41,7 +41,12 @@ __all__ = [
     "single_mutants",
     "variant_effects",
 ]
-from genotutor.surrogate.consistency import map_consistency, motif_maps  # noqa: E402
+from genotutor.surrogate.consistency import (  # noqa: E402
+    distances_from_mean,
+    map_consistency,
+    map_scales,
+    motif_maps,
+)
 from genotutor.surrogate.information import knn_entropy, ksg_mutual_information  # noqa: E402
 from genotutor.surrogate.noise import (  # noqa: E402
     NoiseModel,
@@ -54,7 +59,9 @@ __all__ += [
     "NoiseModel",
     "knn_entropy",
     "ksg_mutual_information",
+    "distances_from_mean",
     "map_consistency",
+    "map_scales",
     "motif_maps",
     "skewed_t_log_density",
     "skewed_t_mode",

@@ -178,6 +178,7 @@ def fit_surrogate(
     with torch.no_grad():
         net.theta.copy_(_ridge_start(x_train, y_train, l2))
         net.standardise_latent(x_train)
+        net.start_from_linear(x_train, y_train)
     with single_thread():
         history = _train(
             net,

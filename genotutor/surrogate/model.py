@@ -112,6 +112,35 @@ class SurrogateNet(nn.Module):
         self.c.clamp_(min=0.0)
 
     @torch.no_grad()
+    def start_from_linear(self, features: torch.Tensor, y_standard: torch.Tensor) -> None:
+        """Start the GE nonlinearity from the additive fit: K tanh units centred evenly
+        across the range of phi on ``features``, each a quarter of that range wide, with a
+        common weight and an offset fitted to ``y`` by least squares (so the start is the
+        best ramp of that shape through the data).
+
+        The default start (unit weights 1/K, centres in [-2.5, 2.5]) matches no data; on a
+        library with few mutations per sequence (phi skewed by rare large effects) Adam's
+        first steps drive every weight to the constraint b = 0, where the gradients of the
+        latent map vanish and the fit stays constant.
+        """
+        if self.nonlinearity != "ge":
+            return
+        phi = self.latent(features)
+        low, high = float(phi.min()), float(phi.max())
+        if not high > low:
+            return
+        k = len(self.b)
+        centres = low + (high - low) * (torch.arange(k, dtype=phi.dtype) + 0.5) / k
+        self.c.fill_(4.0 / (high - low))
+        self.d.copy_(-self.c * centres)
+        ramp = torch.tanh(phi[:, None] * self.c + self.d).sum(dim=1)
+        ramp_centred = ramp - ramp.mean()
+        weight = float((ramp_centred * (y_standard - y_standard.mean())).sum())
+        weight = max(weight / float((ramp_centred**2).sum().clamp(min=1e-12)), 1e-4)
+        self.b.fill_(weight)  # monotone increasing: a small positive weight at least
+        self.a.fill_(float(y_standard.mean() - weight * ramp.mean()))
+
+    @torch.no_grad()
     def standardise_latent(self, features: torch.Tensor) -> None:
         """Rescale phi to mean 0, sd 1 on ``features``, compensating in the nonlinearity.
 
