@@ -92,7 +92,5 @@ def render(claims: Sequence[Claim], book: str | Path, bib: str | Path) -> str:
         f"<th>{h}</th>"
         for h in ("Source", "Claim", "Chapter: section", "Measured", "Verdict", "Departure")
     )
-    return (
-        '<table class="claims-ledger"><thead><tr>' + head + "</tr></thead><tbody>"
-        + "".join(rows) + "</tbody></table>"
-    )  # fmt: skip
+    table = '<table class="claims-ledger" style="font-size: 0.85em">'
+    return f"{table}<thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>"
