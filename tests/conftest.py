@@ -33,3 +33,22 @@ def one_hot_batch() -> torch.Tensor:
     from genotutor.sequences import random_sequences
 
     return random_sequences(8, 50, seed=1)
+
+
+@pytest.fixture
+def ledger_row():
+    """Record one valid claims-ledger row in a ChapterClaims, with fields overridden."""
+    from genotutor.studies import ledger
+
+    def record(claims, **changes):
+        arguments = dict(
+            sources="tseng2020fourier",
+            claim="The prior stabilises attributions.",
+            section="Does the prior help here?",
+            verdict=ledger.REPRODUCES,
+            measured=ledger.mean_interval([0.1, 0.2, 0.3], "gain"),
+        )
+        arguments.update(changes)
+        return claims.record(**arguments)
+
+    return record

@@ -246,3 +246,25 @@ def test_fidelity_on_the_probability_scale_is_agreement_after_a_sigmoid():
     assert on_probabilities["pearson"] != on_logits["pearson"]
     with pytest.raises(ValueError, match="scale"):
         fidelity(student, teacher, x, scale="psi")
+
+
+def test_excess_correlation_drop_against_a_hand_computation():
+    from genotutor.distill import excess_correlation_drop
+
+    rng = np.random.default_rng(5)
+    measured = rng.normal(size=400)
+    subset = np.arange(400) % 3 == 0
+    control = measured + rng.normal(scale=0.5, size=400)
+    scores = measured + rng.normal(scale=0.5, size=400) * np.where(subset, 4.0, 1.0)
+
+    def r(values, keep):
+        return np.corrcoef(values[keep], measured[keep])[0, 1]
+
+    expected = (r(scores, ~subset) - r(scores, subset)) - (r(control, ~subset) - r(control, subset))
+    assert excess_correlation_drop(scores, control, measured, subset) == pytest.approx(expected)
+    assert expected > 0.2  # noisier on the subset: a drop beyond the control's
+    assert excess_correlation_drop(control, control, measured, subset) == 0.0
+    with pytest.raises(ValueError, match="boolean subset"):
+        excess_correlation_drop(scores, control, measured, subset.astype(int))
+    with pytest.raises(ValueError, match="at least 3"):
+        excess_correlation_drop(scores, control, measured, np.arange(400) < 2)

@@ -10,18 +10,6 @@ import pytest
 from genotutor.studies import ledger
 
 
-def _row(claims: ledger.ChapterClaims, **changes):
-    arguments = dict(
-        sources="tseng2020fourier",
-        claim="The prior stabilises attributions.",
-        section="Does the prior help here?",
-        verdict=ledger.REPRODUCES,
-        measured=ledger.mean_interval([0.1, 0.2, 0.3], "gain"),
-    )
-    arguments.update(changes)
-    return claims.record(**arguments)
-
-
 @pytest.mark.parametrize(
     "changes, error, words",
     [
@@ -33,16 +21,16 @@ def _row(claims: ledger.ChapterClaims, **changes):
         ({"claim": " "}, TypeError, "claim"),
     ],
 )
-def test_record_validates_each_field(changes, error, words):
+def test_record_validates_each_field(changes, error, words, ledger_row):
     with pytest.raises(error, match=words):
-        _row(ledger.ChapterClaims(6), **changes)
+        ledger_row(ledger.ChapterClaims(6), **changes)
 
 
-def test_rows_round_trip_through_the_build(tmp_path, monkeypatch):
+def test_rows_round_trip_through_the_build(tmp_path, monkeypatch, ledger_row):
     monkeypatch.setenv(ledger.LEDGER_VARIABLE, str(tmp_path))
     claims = ledger.ChapterClaims(6)
-    row = _row(claims)
-    untested = _row(claims, verdict=ledger.NOT_TESTED, measured=None, why="no GPU here")
+    row = ledger_row(claims)
+    untested = ledger_row(claims, verdict=ledger.NOT_TESTED, measured=None, why="no GPU here")
     path = claims.write()
     assert path == tmp_path / "ch06.json" and json.loads(path.read_text())["chapter"] == 6
     assert ledger.collect([6]) == [row, untested]

@@ -12,18 +12,6 @@ from genotutor.studies import ledger, ledger_page
 BOOK = Path(__file__).resolve().parents[1] / "book"
 
 
-def _row(claims: ledger.ChapterClaims, **changes):
-    arguments = dict(
-        sources="tseng2020fourier",
-        claim="The prior stabilises attributions.",
-        section="Does the prior help here?",
-        verdict=ledger.REPRODUCES,
-        measured=ledger.mean_interval([0.1, 0.2, 0.3], "gain"),
-    )
-    arguments.update(changes)
-    return claims.record(**arguments)
-
-
 def test_recording_chapters_are_those_that_make_rows(tmp_path):
     (tmp_path / "01_a.md").write_text("claims = ledger.ChapterClaims(1)")
     (tmp_path / "02_b.md").write_text("no rows here")
@@ -31,14 +19,14 @@ def test_recording_chapters_are_those_that_make_rows(tmp_path):
     assert 6 in ledger_page.recording_chapters(BOOK)
 
 
-def test_render_links_each_row_to_a_real_section():
+def test_render_links_each_row_to_a_real_section(ledger_row):
     claims = ledger.ChapterClaims(6)
-    _row(claims)
+    ledger_row(claims)
     html = ledger_page.render(claims.claims, BOOK, BOOK / "references.bib")
     assert 'href="06_fourier_priors.html#does-the-prior-help-here"' in html
     assert "Tseng et al. (2020)" in html
     with pytest.raises(ValueError, match="no section"):
-        ledger_page.render([_row(claims, section="Nowhere")], BOOK, BOOK / "references.bib")
+        ledger_page.render([ledger_row(claims, section="Nowhere")], BOOK, BOOK / "references.bib")
     with pytest.raises(ValueError, match="not keys"):
         bad = ledger.ChapterClaims(6)
-        ledger_page.render([_row(bad, sources="nobody2099")], BOOK, BOOK / "references.bib")
+        ledger_page.render([ledger_row(bad, sources="nobody2099")], BOOK, BOOK / "references.bib")

@@ -219,6 +219,36 @@ def agreement(prediction: object, reference: object) -> dict[str, float]:
 FIDELITY_SCALES = ("logit", "probability")
 
 
+def excess_correlation_drop(
+    scores: object, control: object, measured: object, subset: object
+) -> float:
+    """How much more Pearson r a model loses on ``subset`` than a control does.
+
+    ``(r(scores) off subset - r(scores) on subset) - (the same for control)``, each r
+    against ``measured``. A correlation falls with the range of what it correlates, so a
+    lower r on a subset whose measurements span less (GC splice sites) is no blind spot by
+    itself; a control fitted to the measurements loses what the range costs, and only the
+    excess is the model's. All arrays of shape (N,); ``subset`` boolean.
+
+    Taught in chapters 8 and 9.
+    """
+    arrays = [np.asarray(a, dtype=np.float64) for a in (scores, control, measured)]
+    subset = np.asarray(subset)
+    if subset.dtype != bool or len({len(a) for a in arrays} | {len(subset)}) != 1:
+        raise ValueError(
+            f"scores, control, measured and a boolean subset must have one length; found "
+            f"{[len(a) for a in arrays]} and a {subset.dtype} subset of {len(subset)}"
+        )
+    if not 2 < subset.sum() < len(subset) - 2:
+        raise ValueError(f"subset must keep and leave out at least 3 each; found {subset.sum()}")
+    scores, control, measured = arrays
+
+    def r(values: np.ndarray, keep: np.ndarray) -> float:
+        return float(np.corrcoef(values[keep], measured[keep])[0, 1])
+
+    return (r(scores, ~subset) - r(scores, subset)) - (r(control, ~subset) - r(control, subset))
+
+
 def fidelity(
     student: nn.Module,
     teacher: nn.Module,

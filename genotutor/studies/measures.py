@@ -126,19 +126,7 @@ def bootstrap_interval(
     """The mean of ``values`` with a 95 % percentile bootstrap interval (``resamples``
     resamples drawn from ``numpy.random.default_rng(seed)``)."""
     array = _finite_values(values, "values", 2)
-    resamples = check_positive_int(resamples, "resamples", minimum=100)
-    rng = np.random.default_rng(check_positive_int(seed, "seed", minimum=0))
-    means = array[rng.integers(0, array.size, (resamples, array.size))].mean(axis=1)
-    low, high = np.quantile(means, [(1 - CONFIDENCE) / 2, (1 + CONFIDENCE) / 2])
-    return Measurement(
-        "bootstrap",
-        check_text(what, "what"),
-        array.size,
-        check_text(over, "over"),
-        float(array.mean()),
-        float(low),
-        float(high),
-    )
+    return bootstrap_statistic(np.mean, [array], what, over=over, resamples=resamples, seed=seed)
 
 
 def bootstrap_statistic(
