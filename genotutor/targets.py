@@ -14,7 +14,7 @@ or probes a model takes the same two arguments to say which number to follow:
 model so that it returns that scalar as ``(N, 1)`` (what captum and the attribution
 methods take), and :func:`target_values` runs a model over many sequences in batches.
 
-Taught in chapter 10, "Explaining a real model" (a profile head; chapter 2 uses an int).
+Taught in chapter 11, "Explaining a real model" (a profile head; chapter 2 uses an int).
 """
 
 from __future__ import annotations
@@ -25,6 +25,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from genotutor.progress import progress_bar
 from genotutor.training import evaluating
 from genotutor.validation import _describe, check_model, check_positive_int, check_tensor
 
@@ -133,7 +134,7 @@ def select(raw: object, *, output: Output = None, target: Target = 0) -> torch.T
     -------
     torch.Tensor, shape (N,)
 
-    Taught in chapter 10.
+    Taught in chapter 11.
     """
     target = check_target_spec(target)
     selected = _pick(raw, output)
@@ -158,7 +159,7 @@ class TargetModel(nn.Module):
     Attribution methods that expect an ``(N, T)`` output explain column 0 of this wrapper.
     The wrapped model is a submodule, so hooks on its layers (DeepLIFT's) still apply.
 
-    Taught in chapter 10.
+    Taught in chapter 11.
     """
 
     def __init__(self, model: nn.Module, *, output: Output = None, target: Target = 0) -> None:
@@ -175,7 +176,7 @@ def plain(model: nn.Module, *, output: Output = None, target: Target = 0) -> tup
     """``(model, column)`` to explain: the model itself with its int target when it returns
     one ``(N, T)`` tensor and ``target`` is an int, else a :class:`TargetModel` and 0.
 
-    Taught in chapter 10.
+    Taught in chapter 11.
     """
     target = check_target_spec(target)
     if output is None and isinstance(target, int):
@@ -191,6 +192,7 @@ def target_values(
     target: Target = 0,
     batch_size: int = 512,
     device: object = None,
+    progress: bool = False,
 ) -> torch.Tensor:
     """The value to explain for each sequence, in eval mode, without gradients, in batches.
 
@@ -203,13 +205,16 @@ def target_values(
     batch_size : int
     device : str or torch.device, optional
         Where to run (the model's own device by default).
+    progress : bool
+        Show a progress bar (off by default: the library's own callers run it on small
+        batches; :func:`genotutor.variants.score_variants` turns it on).
 
     Returns
     -------
     torch.Tensor, shape (N,)
         On ``x``'s device.
 
-    Taught in chapter 10.
+    Taught in chapter 11.
     """
     check_model(model)
     check_tensor(x, "x", ndim=3, channels=None)
@@ -217,7 +222,8 @@ def target_values(
     target = check_target_spec(target)
     parts = []
     with evaluating(model, device) as here, torch.no_grad():
-        for start in range(0, len(x), batch_size):
+        starts = range(0, len(x), batch_size)
+        for start in progress_bar(starts, desc="predict", progress=progress):
             raw = model(x[start : start + batch_size].to(here))
             parts.append(select(raw, output=output, target=target))
     return torch.cat(parts).to(x.device)

@@ -11,6 +11,8 @@ The library (every other module of genotutor) never imports this package.
   Fourier attribution prior.
 - :mod:`genotutor.studies.spliceai_hbb`: chapter 9's SpliceAI teacher in the human
   beta-globin gene.
+- :mod:`genotutor.studies.hbb_variants`: chapter 10's HBB variants (clinical splice
+  variants with their reported mechanisms, framework polymorphisms, MPSA neighbours).
 - :mod:`genotutor.studies.ledger` (with :mod:`genotutor.studies.measures` and
   :mod:`genotutor.studies.ledger_page`): the claims ledger, the rows each chapter records
   about its sources' claims (measurement, uncertainty, verdict) and the page that

@@ -19,6 +19,7 @@ from genotutor.widgets.mutation import MutationExplorer, mutation_explorer
 from genotutor.widgets.priors import PriorExplorer, prior_explorer
 from genotutor.widgets.splicing import SplicingExplorer, splicing_explorer
 from genotutor.widgets.surrogate import SurrogateExplorer, surrogate_explorer
+from genotutor.widgets.variants import VariantExplorer
 
 __all__ = [
     "AttentionExplorer",
@@ -35,4 +36,5 @@ __all__ = [
     "SplicingExplorer",
     "splicing_explorer",
     "surrogate_explorer",
+    "VariantExplorer",
 ]
