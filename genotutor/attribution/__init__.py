@@ -275,7 +275,7 @@ def attribute(
         (``n_steps=0``), or (DeepLIFT) a model whose layers it has no rule for (pass
         ``rules=``) or that reuses an activation module.
 
-    Taught in chapter 2 (``output=``, ``target=`` callables and ``device=`` in chapter 10).
+    Taught in chapter 2 (``output=``, ``target=`` callables and ``device=`` in chapter 11).
     """
     check_choice(method, "method", METHODS)
     check_options(method, options, _OPTIONS[method])

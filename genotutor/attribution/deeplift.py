@@ -114,7 +114,7 @@ def check_rules(rules: object) -> dict:
       tensor of that shape, such that ``multiplier * (x - x_ref)`` is the output change
       it assigns to each input.
 
-    Taught in chapter 10.
+    Taught in chapter 11.
     """
     if rules is None:
         return {}

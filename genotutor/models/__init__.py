@@ -174,7 +174,7 @@ class Basset(nn.Module):
 class ResidualBlock(nn.Module):
     """``x + relu(conv(x))`` with a dilated "same" convolution: one rung of a BPNet tower.
 
-    Taught in chapter 10.
+    Taught in chapter 11.
     """
 
     def __init__(self, channels: int, kernel_size: int, dilation: int) -> None:
@@ -200,7 +200,7 @@ class ProfileNet(nn.Module):
     counts of shape ``(N, n_tasks)`` (Avsec et al. 2021, at a much smaller scale). Explain
     one head with ``attribute(..., output=0 or 1, target=...)``.
 
-    Taught in chapter 10.
+    Taught in chapter 11.
 
     Parameters
     ----------
@@ -262,7 +262,7 @@ def profile_score(profile: torch.Tensor) -> torch.Tensor:
     -------
     torch.Tensor, shape (N,)
 
-    Pass it as ``target=profile_score`` with ``output=0``. Taught in chapter 10.
+    Pass it as ``target=profile_score`` with ``output=0``. Taught in chapter 11.
     """
     weights = torch.softmax(profile, dim=-1).detach()  # per task, over positions
     return (profile * weights).sum(dim=(1, 2))

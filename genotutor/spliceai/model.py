@@ -204,7 +204,7 @@ class SpliceAILogits(nn.Module):
     ``out[:, 2, p] - out[:, 0, p]``, is linear in these logits, so summation-to-delta holds
     for it exactly.
 
-    Taught in chapter 10.
+    Taught in chapter 11.
     """
 
     def __init__(self, model: SpliceAI) -> None:
