@@ -34,8 +34,9 @@ def _grid(start: int, stop: int) -> pd.DataFrame:
 def test_grid_tracks_give_a_position_and_a_base(model):
     table = _grid(10, 16)
     tracks = spliceai_tracks(model, SEQUENCE, table, distance=6, progress=False)
-    explorer = VariantExplorer(tracks)
+    explorer = VariantExplorer(tracks, position_labels=[f"p{i}" for i in range(6)])
     slider, base = explorer.controls
+    assert explorer.view.data["position_labels"] == [f"p{i}" for i in range(6)]
     assert (slider.min, slider.max) == (0, 5)
     assert list(base.options) == list(ALPHABET)
     data = explorer.view.data
@@ -70,6 +71,8 @@ def test_bad_inputs_are_refused_by_name(model):
         VariantExplorer({"reference": None})
     with pytest.raises(ValueError, match="labels must be 6 strings"):
         VariantExplorer(tracks, labels=["a"])
+    with pytest.raises(ValueError, match="position_labels must be 2 strings"):
+        VariantExplorer(tracks, position_labels=["-1", 2])
 
 
 def test_the_browser_looks_up_the_chosen_variant(model):

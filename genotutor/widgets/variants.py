@@ -49,6 +49,9 @@ class VariantExplorer(widgets.VBox):
     tracks : genotutor.variants.SpliceTracks
     labels : sequence of str, optional
         One label per variant (list mode); ``position ref>alt`` by default.
+    position_labels : sequence of str, optional
+        One label per position (grid mode), e.g. in splice-site numbering; the position
+        in the sequence by default.
 
     Attributes
     ----------
@@ -59,7 +62,13 @@ class VariantExplorer(widgets.VBox):
     Taught in chapter 10.
     """
 
-    def __init__(self, tracks: SpliceTracks, *, labels: list[str] | None = None) -> None:
+    def __init__(
+        self,
+        tracks: SpliceTracks,
+        *,
+        labels: list[str] | None = None,
+        position_labels: list[str] | None = None,
+    ) -> None:
         if not isinstance(tracks, SpliceTracks):
             raise TypeError(f"tracks must come from spliceai_tracks; found {_describe(tracks)}")
         table = tracks.variants
@@ -87,7 +96,17 @@ class VariantExplorer(widgets.VBox):
             names = ["variant"]
         else:
             positions, rows = grid
-            data.update({"positions": pack(positions, "int32"), "rows": pack(rows, "int32")})
+            if position_labels is None:
+                position_labels = [str(p) for p in positions]
+            if len(position_labels) != len(positions) or not all(
+                isinstance(s, str) for s in position_labels
+            ):
+                raise ValueError(
+                    f"position_labels must be {len(positions)} strings, one per position; "
+                    f"found {position_labels!r}"
+                )
+            data.update({"positions": pack(positions, "int32"), "rows": pack(rows, "int32"),
+                         "position_labels": list(position_labels)})  # fmt: skip
             slider = widgets.IntSlider(value=len(positions) // 2, min=0, max=len(positions) - 1,
                                        description="position", continuous_update=False,
                                        readout=False)  # fmt: skip

@@ -3,7 +3,8 @@
 // genotutor.variants.spliceai_tracks and kept in the state, so a choice is a lookup).
 // Data: reference, alternative (V, 2, 2 d + 1) acceptor and donor probabilities; deltas
 // (V, 4) and at (V, 4) in the order acceptor gain, acceptor loss, donor gain, donor loss;
-// distance d; labels, refs (V); in grid mode positions (P,) and rows (P, 4), -1 = reference.
+// distance d; labels, refs (V); in grid mode positions (P,), position_labels (P) and
+// rows (P, 4), -1 = reference.
 
 function chosenVariant(model, data) {
   if (!data.rows) return { index: model.get("variant"), label: data.labels[model.get("variant")] };
@@ -13,7 +14,8 @@ function chosenVariant(model, data) {
   const b = model.get("base");
   if (!(p >= 0 && p < positions.length)) throw new Error(`position must be in [0, ${positions.length - 1}]; found ${p}`);
   const index = row(rows, p)[b];
-  const label = index < 0 ? `position ${positions[p]}, ${BASES[b]}` : `position ${positions[p]}, ${data.refs[index]}&gt;${BASES[b]}`;
+  const where = `position ${data.position_labels[p]}`;
+  const label = index < 0 ? `${where}, ${BASES[b]}` : `${where}, ${data.refs[index]}&gt;${BASES[b]}`;
   return { index, label, position: positions[p] };
 }
 
