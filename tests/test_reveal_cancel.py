@@ -214,3 +214,18 @@ def test_attribute_layer_checks_rule():
         attribute_layer(model, x, "dense", rule="revealcancel", progress=False)
     with pytest.raises(TypeError, match="does not take 'rule'"):
         attribute_layer(model, x, "dense", method="gradient_x_activation", rule="reveal_cancel")
+
+
+def test_cancelling_inputs_rescale_credits_neither_revealcancel_both():
+    """relu(a - b) at a = b = 2 from 0: the input change cancels (0), so Rescale gives both
+    inputs nothing; RevealCancel credits a with +1 and b with -1 (summing to the change, 0)."""
+    model = nn.Sequential(nn.Flatten(), nn.Linear(4, 1, bias=False), nn.ReLU()).eval()
+    with torch.no_grad():
+        model[1].weight.copy_(torch.tensor([[1.0, -1.0, 0, 0]]))
+    x = torch.tensor([[[2.0], [2.0], [0.0], [0.0]]])
+    zero = torch.zeros(4, 1)
+    rescale = attribute(model, x, "deeplift", references=zero, progress=False)[0, :2, 0]
+    reveal = attribute(model, x, "deeplift", references=zero, rule="reveal_cancel",
+                       progress=False)[0, :2, 0]  # fmt: skip
+    assert rescale.tolist() == pytest.approx([0.0, 0.0])
+    assert reveal.tolist() == pytest.approx([1.0, -1.0])
