@@ -124,3 +124,49 @@ def track(
         shade_truth(ax, truth)
     ax.set_xlabel("position")
     return ax
+
+
+def pipeline(
+    stages: list[str],
+    *,
+    links: list[str] | None = None,
+    ax: plt.Axes | None = None,
+    title: str | None = None,
+) -> plt.Axes:
+    """A left-to-right diagram: one box per stage, an arrow (with an optional label) between
+    consecutive stages. Used for the book's diagrams (the DeepLIFT multiplier chain, the
+    surrogate pipeline, the distillation student), drawn in the build, not shipped as images.
+
+    Parameters
+    ----------
+    stages : list of str
+        The boxes' texts (``\\n`` for line breaks), at least one.
+    links : list of str, optional
+        ``len(stages) - 1`` labels, written above the arrows.
+    ax : matplotlib Axes, optional
+    title : str, optional
+
+    Taught in chapter 2.
+    """
+    if not stages or not all(isinstance(s, str) for s in stages):
+        raise ValueError(f"stages must be a non-empty list of strings; found {stages!r}")
+    if links is not None and (
+        len(links) != len(stages) - 1 or not all(isinstance(s, str) for s in links)
+    ):
+        raise ValueError(f"links must be {len(stages) - 1} strings, one per arrow; found {links!r}")
+    if ax is None:
+        _, ax = plt.subplots(figsize=(max(4.0, 1.9 * len(stages)), 1.5))
+    box = {"boxstyle": "round,pad=0.4", "facecolor": "#eef3fb", "edgecolor": "#4a6fa5"}
+    for i, stage in enumerate(stages):
+        ax.text(i, 0, stage, ha="center", va="center", fontsize=8, bbox=box)
+        if i:
+            ax.annotate("", xy=(i - 0.36, 0), xytext=(i - 0.64, 0),
+                        arrowprops={"arrowstyle": "->", "color": "#333"})  # fmt: skip
+            if links is not None:
+                ax.text(i - 0.5, 0.28, links[i - 1], ha="center", va="bottom", fontsize=7)
+    ax.set_xlim(-0.6, len(stages) - 0.4)
+    ax.set_ylim(-0.6, 0.7)
+    ax.axis("off")
+    if title:
+        ax.set_title(title, fontsize=9, loc="left")
+    return ax

@@ -534,6 +534,12 @@ _RULES_BAD = [
     ({nn.ReLU: "cubic"}, ValueError, ["rules[ReLU]", '"linear", "nonlinear"', "'cubic'"]),
     ({"ReLU": "linear"}, TypeError, ["nn.Module subclasses", "'ReLU'"]),
 ]
+_RULE_GOOD = ("rule", ["rescale", "reveal_cancel", "genomics_default"])
+_RULE_BAD = [
+    ("rule", "RevealCancel", ValueError, ["rule must be one of", "'RevealCancel'"]),
+    ("rule", None, ValueError, ["rule must be one of", "None"]),
+    ("rule", 1, ValueError, ["rule must be one of", "found 1"]),
+]
 _COMMON_GOOD = [("batch_size", [1, 3, np.int64(2), 10_000]), ("progress", [True, False])]
 _COMMON_BAD = [("batch_size", *case) for case in _COUNT_BAD] + [
     ("progress", *case) for case in _FLAG_BAD
@@ -572,6 +578,7 @@ OPTION_GOOD = {
         ("return_delta", _BOOLS),
         ("warn", _BOOLS),
         ("rules", _RULES_GOOD),
+        _RULE_GOOD,
         *_COMMON_GOOD,
     ],
     "deeplift_shap": [
@@ -582,6 +589,7 @@ OPTION_GOOD = {
         ("return_delta", _BOOLS),
         ("warn", _BOOLS),
         ("rules", _RULES_GOOD),
+        _RULE_GOOD,
         *_COMMON_GOOD,
     ],
 }  # fmt: skip
@@ -620,6 +628,7 @@ OPTION_BAD = {
         *(("return_delta", *c) for c in _FLAG_BAD),
         *(("warn", *c) for c in _FLAG_BAD),
         *(("rules", *c) for c in _RULES_BAD),
+        *_RULE_BAD,
         *_COMMON_BAD,
     ],
     "deeplift_shap": [
@@ -630,6 +639,7 @@ OPTION_BAD = {
         *(("return_delta", *c) for c in _FLAG_BAD),
         *(("warn", *c) for c in _FLAG_BAD),
         *(("rules", *c) for c in _RULES_BAD),
+        *_RULE_BAD,
         *_COMMON_BAD,
     ],
 }

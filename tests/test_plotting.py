@@ -29,3 +29,20 @@ def test_logo_draws_letters_and_truth(one_hot_batch):
     assert len(ax.patches) >= 1  # the shaded truth span
     assert len(drawn.glyph_df.stack().dropna()) >= 50
     plt.close("all")
+
+
+def test_pipeline_draws_one_box_per_stage_and_one_label_per_arrow():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from genotutor.plotting import pipeline
+
+    ax = pipeline(["a", "b", "c"], links=["x", "y"], title="t")
+    texts = [t.get_text() for t in ax.texts]
+    assert [t for t in texts if t] == ["a", "b", "x", "c", "y"]  # boxes and arrow labels
+    assert texts.count("") == 2  # one arrow (an empty annotation) between each pair
+    for bad, message in (([], "stages must be"), (["a", 1], "stages must be")):
+        with pytest.raises(ValueError, match=message):
+            pipeline(bad)
+    with pytest.raises(ValueError, match="links must be 1 strings"):
+        pipeline(["a", "b"], links=["x", "y"])

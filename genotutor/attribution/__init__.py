@@ -78,7 +78,7 @@ _OPTIONS = {
     "smoothgrad": ("correct", "n_samples", "noise", "seed", *_COMMON),
     "ism": ("fast", "start", "end", "return_plan", *_COMMON),
     "integrated_gradients": ("correct", "baseline", "n_steps", "seed", "return_delta", *_COMMON),
-    "deeplift": ("references", "hypothetical", "return_delta", "warn", "rules", *_COMMON),
+    "deeplift": ("references", "hypothetical", "return_delta", "warn", "rules", "rule", *_COMMON),
     "deeplift_shap": (
         "references",
         "n_references",
@@ -87,6 +87,7 @@ _OPTIONS = {
         "return_delta",
         "warn",
         "rules",
+        "rule",
         *_COMMON,
     ),
 }
@@ -250,7 +251,11 @@ def attribute(
           projection onto the observed one), ``return_delta=False``, ``warn=True``
           (warn when the summation-to-delta error is large), ``rules=None`` (rules for
           your own layers: ``{ModuleType: "linear" | "nonlinear" | callable}``, see
-          :func:`genotutor.attribution.deeplift.check_rules`).
+          :func:`genotutor.attribution.deeplift.check_rules`; an entry wins over
+          ``rule`` for its type), ``rule="rescale"`` (the rule for activations:
+          ``"rescale"``, ``"reveal_cancel"`` or ``"genomics_default"``, RevealCancel
+          after dense layers and Rescale after convolutions, as the authors' code; see
+          :mod:`genotutor.attribution.reveal_cancel`).
 
         Flags must be bools, counts ints >= 1 and ``seed`` an int >= 0; every value is
         checked before any work.

@@ -20,6 +20,7 @@ from genotutor.validation import (
 )
 
 BASELINES = ("zeros", "uniform", "shuffle")
+DEEPLIFT_RULES = ("rescale", "reveal_cancel", "genomics_default")  # reveal_cancel.RULES
 FLAGS = ("correct", "hypothetical", "progress", "return_delta", "return_plan", "warn")
 COUNTS = ("batch_size", "n_samples", "n_steps", "n_references")
 # checked against the input by check_reference / deeplift.check_shap_references, and
@@ -47,8 +48,8 @@ def check_option(name: str, value: object) -> object:
     ``correct``, ``hypothetical``, ``progress``, ``return_delta``, ``return_plan`` and
     ``warn`` must be bools; ``fast`` a bool or ``"auto"``; ``batch_size``, ``n_samples``,
     ``n_steps``, ``n_references`` and ``end`` ints >= 1; ``seed`` and ``start`` ints >= 0;
-    ``noise`` a number > 0. (ISM's ``start < end <= L`` needs the input:
-    :func:`genotutor.attribution.ism.check_window`.)
+    ``noise`` a number > 0; ``rule`` one of ``DEEPLIFT_RULES``. (ISM's
+    ``start < end <= L`` needs the input: :func:`genotutor.attribution.ism.check_window`.)
 
     Raises
     ------
@@ -67,6 +68,8 @@ def check_option(name: str, value: object) -> object:
         return check_positive_int(value, name, minimum=0)
     if name == "noise":
         return check_number(value, name, minimum=0, inclusive=(False, True))
+    if name == "rule":
+        return check_choice(value, name, DEEPLIFT_RULES)
     raise KeyError(f"no check for option {name!r}")
 
 

@@ -3,9 +3,10 @@
 DeepLIFT explains ``f(x) - f(r)``, the change of the output from a reference input ``r``, by
 contributions that sum to it exactly (summation-to-delta). Linear layers pass differences
 through unchanged; each nonlinearity gets a multiplier ``dy / dx`` between the input's
-and the reference's activations (the rescale rule), and max-pooling routes each window's
-change to the winning positions of both inputs (the rule of shap's DeepExplainer and
-tangermeme). captum 0.9's DeepLift misses summation-to-delta where a supported
+and the reference's activations (the Rescale rule; ``rule="reveal_cancel"`` and
+``"genomics_default"``: :mod:`~genotutor.attribution.reveal_cancel`), and max-pooling
+routes each window's change to the winning positions of both inputs (the rule of shap's
+DeepExplainer and tangermeme). captum 0.9's DeepLift misses summation-to-delta where a supported
 nonlinearity directly follows another, such as a max-pool after a ReLU (captum issue #1104:
 the second reads a stale gradient); chapter 2 shows by how much, and that captum's
 max-pool indexing bug (#1276) is not the cause there.
@@ -27,6 +28,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from genotutor.attribution import reveal_cancel
 from genotutor.attribution._common import batches, check_option, check_option_values
 from genotutor.models import Exponential
 from genotutor.progress import progress_bar
@@ -45,28 +47,15 @@ _SMALL = 1e-6
 N_REFERENCES = 20  # DeepLIFT-SHAP's default number of dinucleotide shuffles per sequence
 
 
-def _derivative(module: nn.Module, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-    """The activation's ordinary derivative at ``x`` (``y`` is its output)."""
-    if isinstance(module, nn.ReLU):
-        return (x > 0).to(x.dtype)
-    if isinstance(module, Exponential):
-        return y
-    if isinstance(module, nn.Sigmoid):
-        return y * (1 - y)
-    if isinstance(module, nn.Tanh):
-        return 1 - y * y
-    with torch.enable_grad():
-        z = x.detach().requires_grad_()
-        return torch.autograd.grad(module.forward(z).sum(), z)[0]
-
-
 def _activation_rule(module, x_in, x_out, r_in, r_out):
     """Rescale rule: multiplier ``(y - y_r) / (x - x_r)``, the derivative where x ~ x_r."""
     dx = x_in.detach() - r_in
     small = dx.abs() < _SMALL
     slope = (x_out.detach() - r_out) / torch.where(small, torch.ones_like(dx), dx)
     if bool(small.any()):
-        slope = torch.where(small, _derivative(module, x_in.detach(), x_out.detach()), slope)
+        slope = torch.where(
+            small, reveal_cancel.derivative(module, x_in.detach(), x_out.detach()), slope
+        )
     return x_out.detach() + (x_in - x_in.detach()) * slope
 
 
@@ -161,14 +150,23 @@ def _user_rule(module: nn.Module, rules: dict):
 class _Rules:
     """Forward hooks that record reference activations, then apply DeepLIFT's rules."""
 
-    def __init__(self, model: nn.Module, rules: dict | None = None) -> None:
+    def __init__(self, model: nn.Module, rules: dict | None = None, rule: str = "rescale") -> None:
         self.names: dict[int, str] = {}
         self.rules: dict[int, object] = {}
         user = check_rules(rules)
+        self.rule = reveal_cancel.check_rule(rule)  # RevealCancel's splits: see reveal_cancel.py
+        self.tracker = None if self.rule == "rescale" else reveal_cancel.SplitTracker()
         for name, module in model.named_modules(remove_duplicate=False):
             if next(module.children(), None) is not None:
                 continue
             rule = _user_rule(module, user)
+            if (
+                rule is None
+                and self.tracker
+                and isinstance(module, reveal_cancel.SPLIT_SOURCES + reveal_cancel.PASS_THROUGH)
+            ):
+                self._register(name, module, "split")
+                continue
             if rule == "linear" or (rule is None and isinstance(module, LINEAR)):
                 continue
             if rule is None and not isinstance(module, ACTIVATIONS + MAX_POOLS):
@@ -201,6 +199,10 @@ class _Rules:
         self.names[id(module)] = name
         if callable(rule):
             self.rules[id(module)] = _custom_rule(rule)
+        elif rule == "split":
+            self.rules[id(module)] = "split"
+        elif rule is None and self.tracker and isinstance(module, ACTIVATIONS):
+            self.rules[id(module)] = self._reveal_or_rescale
         elif rule == "nonlinear" or isinstance(module, ACTIVATIONS):
             self.rules[id(module)] = _activation_rule
         else:
@@ -209,6 +211,14 @@ class _Rules:
     def start(self, mode: str) -> None:
         self.mode = mode
         self.calls.clear()
+        if self.tracker is not None:
+            self.tracker.start()
+
+    def _reveal_or_rescale(self, module, x_in, x_out, r_in, r_out):
+        split = self.tracker.find(x_in)
+        if reveal_cancel.chosen_rule(self.rule, split, self.names[id(module)], module) == "rescale":
+            return _activation_rule(module, x_in, x_out, r_in, r_out)
+        return reveal_cancel.reveal_cancel_rule(module, split, r_in, x_out)
 
     def _hook(self, module, args, output):
         key = id(module)
@@ -219,6 +229,12 @@ class _Rules:
                 "(captum silently returns wrong scores for such a model)"
             )
         self.calls.add(key)
+        if self.rules[key] == "split":
+            if self.mode == "record":
+                self.tracker.record(module, args[0])
+            else:
+                self.tracker.apply(module, args[0], output)
+            return None
         if self.mode == "record":
             self.records[key] = (args[0].detach(), output.detach())
             return None
@@ -314,6 +330,7 @@ def deeplift_shap(
     return_delta: bool = False,
     warn: bool = True,
     rules: dict | None = None,
+    rule: str = "rescale",
     batch_size: int = 512,
     progress: bool = True,
 ) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor]:
@@ -338,7 +355,9 @@ def deeplift_shap(
         ``torch.relu`` called in ``forward``, is then being treated as linear).
     rules : dict, optional
         Rules for module types DeepLIFT does not know, or overrides: see
-        :func:`check_rules`.
+        :func:`check_rules`. An entry wins over ``rule`` for its module type.
+    rule : {"rescale", "reveal_cancel", "genomics_default"}
+        The rule for activations: see :mod:`genotutor.attribution.reveal_cancel`.
     batch_size : int
         Sequence-reference pairs per batch.
     progress : bool
@@ -361,7 +380,7 @@ def deeplift_shap(
     wide = torch.float32 if x.device.type == "mps" else torch.float64  # MPS has no float64
     total = torch.zeros_like(x, dtype=wide)
     change = torch.zeros(n, dtype=wide, device=x.device)
-    hooks = _Rules(model, rules)
+    hooks = _Rules(model, rules, rule)
     try:
         for part in progress_bar(batches(n * r, batch_size), desc="DeepLIFT", progress=progress):
             seq = torch.arange(part.start, part.stop, device=x.device) // r

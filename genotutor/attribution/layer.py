@@ -44,7 +44,7 @@ from genotutor.validation import (
 )
 
 LAYER_METHODS = ("deeplift_shap", "deeplift", "gradient_x_activation")
-_REFERENCE_OPTIONS = ("references", "n_references", "seed", "rules", "return_delta")
+_REFERENCE_OPTIONS = ("references", "n_references", "seed", "rules", "rule", "return_delta")
 
 
 def resolve_layer(model: nn.Module, layer: object) -> tuple[str, nn.Module]:
@@ -87,8 +87,9 @@ class _Tap:
     """A forward hook on the layer: records its output, or (``"apply"``) replaces it by a
     leaf tensor of the same value whose gradient is the multiplier at the layer."""
 
-    def __init__(self, layer: nn.Module, name: str) -> None:
+    def __init__(self, layer: nn.Module, name: str, tracker=None) -> None:
         self.name = name or "(the model itself)"
+        self.tracker = tracker  # RevealCancel's splits, which must follow the leaf
         self.start("record")
         self.handle = layer.register_forward_hook(self._hook)
 
@@ -111,6 +112,8 @@ class _Tap:
         if self.mode == "record":
             return None
         self.value = self.value.clone().requires_grad_()
+        if self.tracker is not None:
+            self.tracker.alias(output, self.value)
         return self.value
 
     def finish(self) -> torch.Tensor:
@@ -133,14 +136,16 @@ def _multiplier(y: torch.Tensor, leaf: torch.Tensor) -> torch.Tensor:
     return torch.zeros_like(leaf) if grad is None else grad
 
 
-def _deeplift_layer(model, x, target, references, layer, name, rules, batch_size, progress):
-    """``(scores, change)``: contributions averaged over references, mean f(x) - f(r)."""
+def _deeplift_layer(model, x, target, references, layer, name, rules, options):
+    """``(scores, change)``: contributions averaged over references, mean f(x) - f(r).
+    ``options``: ``rule``, ``batch_size``, ``progress``."""
+    batch_size, progress = options["batch_size"], options["progress"]
     n, r = references.shape[:2]
     flat = references.reshape(n * r, *x.shape[1:])
     wide = torch.float32 if x.device.type == "mps" else torch.float64
     total, change = None, torch.zeros(n, dtype=wide, device=x.device)
-    hooks = engine._Rules(model, rules)  # first, so the tap sees the rule-modified output
-    tap = _Tap(layer, name)
+    hooks = engine._Rules(model, rules, options["rule"])  # first: the tap sees rule outputs
+    tap = _Tap(layer, name, hooks.tracker)
     try:
         parts = batches(n * r, batch_size)
         for part in progress_bar(parts, desc="layer DeepLIFT", progress=progress):
@@ -184,7 +189,7 @@ def _gradient_x_activation(model, x, target, layer, name, batch_size, progress):
 def _check_method_options(method: str, given: dict) -> None:
     """Reject options that ``method`` does not take (given = the non-default ones)."""
     takes = {
-        "deeplift": ("references", "seed", "rules", "return_delta"),
+        "deeplift": ("references", "seed", "rules", "rule", "return_delta"),
         "deeplift_shap": _REFERENCE_OPTIONS,
         "gradient_x_activation": (),
     }[method]
@@ -220,6 +225,7 @@ def attribute_layer(
     output: Output = None,
     device: object = None,
     rules: dict | None = None,
+    rule: str = "rescale",
     return_delta: bool = False,
     warn: bool = True,
     batch_size: int = 512,
@@ -259,6 +265,8 @@ def attribute_layer(
         Where to run (the model's own device by default); the scores are on ``x``'s device.
     rules : dict, optional
         DeepLIFT rules for your own module types, as for :func:`attribute`.
+    rule : {"rescale", "reveal_cancel", "genomics_default"}
+        DeepLIFT methods: the rule for activations, as for :func:`attribute`.
     return_delta : bool
         DeepLIFT methods: also return, per sequence, the sum of the contributions minus
         the mean of ``f(x) - f(r)`` over the references (the summation-to-delta error).
@@ -304,7 +312,10 @@ def attribute_layer(
     values = {"references": references, "n_references": n_references, "seed": seed,
               "rules": rules, "return_delta": return_delta}  # fmt: skip
     given = {k: v for k, v in values.items() if v is not defaults.get(k, False)}
+    if not (isinstance(rule, str) and rule == "rescale"):
+        given["rule"] = rule
     _check_method_options(method, given)
+    rule = check_option("rule", rule)
     return_delta, warn = check_bool(return_delta, "return_delta"), check_bool(warn, "warn")
     batch_size = check_positive_int(batch_size, "batch_size")
     progress = check_bool(progress, "progress")
@@ -320,8 +331,9 @@ def attribute_layer(
         if method == "gradient_x_activation":
             args = (explained, inputs, column, module, name, batch_size, progress)
             return _gradient_x_activation(*args).to(x.device)
+        options = {"rule": rule, "batch_size": batch_size, "progress": progress}
         scores, change = _deeplift_layer(explained, inputs, column, refs.to(here), module, name,
-                                         rules, batch_size, progress)  # fmt: skip
+                                         rules, options)  # fmt: skip
     delta = scores.flatten(1).sum(1) - change
     if warn:
         engine._warn_if_inexact(delta, change)
