@@ -2,7 +2,7 @@
 
     python benchmarks/spliceai_speed.py [--threads 2] [--n 4] [--batch-size 4]
 
-The use case is chapter 9's: an exon in a fixed context, scored at its acceptor and donor
+The use case is chapter 10's: an exon in a fixed context, scored at its acceptor and donor
 only. Each sequence is 10,000 nt of context plus a 120-nt region (a 70-nt exon with 25 nt
 of flank each side); the two needed outputs are the exon's first and last base. Three ways:
 

@@ -1,10 +1,10 @@
 """What SpliceAI's delta scores cost on CPU: ``genotutor.variants.spliceai_delta`` for the
-HBB variants of chapter 10, against the same scores computed as SpliceAI's own code does
+HBB variants of chapter 11, against the same scores computed as SpliceAI's own code does
 (one reference and one alternative window of 10,101 nt per variant, no batching).
 
     python benchmarks/variants_speed.py [--threads 2] [--repeat 3] [--n 10]
 
-Scores the first ``n`` of chapter 10's clinical variants and controls with all five models,
+Scores the first ``n`` of chapter 11's clinical variants and controls with all five models,
 ``repeat`` times alternating the two ways, and prints the median wall seconds of each and the
 largest difference between their delta scores. Needs the ``spliceai`` package
 (``pip install --no-deps spliceai h5py``). The issue's budget: 10 variants within 60 s on

@@ -1,7 +1,9 @@
-"""Rebuild ``data/jaspar_subset.tsv`` from the JASPAR 2024 database shipped in pyjaspar.
+"""Rebuild ``data/jaspar_subset.tsv`` and ``data/jaspar2024_vertebrates.tsv.gz`` from the
+JASPAR 2024 database shipped in pyjaspar.
 
-Run once by a maintainer (``pip install pyjaspar==4.0.0``); the book only reads the TSV.
-Keeps the newest version of each listed CORE matrix.
+Run once by a maintainer (``pip install pyjaspar==4.0.0``); the book only reads the tables.
+Keeps the newest version of each listed CORE matrix (the subset), and of every CORE matrix
+whose taxonomic group is vertebrates (the whole collection TOMTOM searches, chapter 4).
 """
 
 from __future__ import annotations
@@ -38,12 +40,17 @@ BASE_IDS = [
 ]
 
 
-def main() -> None:
-    spec = importlib.util.find_spec("pyjaspar")
-    db = Path(spec.origin).parent / "data" / "JASPAR2024.sqlite"
-    con = sqlite3.connect(db)
+VERTEBRATES = (
+    "SELECT DISTINCT m.BASE_ID FROM MATRIX m JOIN MATRIX_ANNOTATION a ON m.ID = a.ID "
+    "WHERE m.COLLECTION = 'CORE' AND a.TAG = 'tax_group' AND a.VAL = 'vertebrates' "
+    "ORDER BY m.BASE_ID"
+)
+
+
+def matrix_rows(con: sqlite3.Connection, base_ids: list[str], *, upper: bool) -> list[dict]:
+    """Long-format rows (one per position) of the newest CORE version of each base ID."""
     rows = []
-    for base_id in BASE_IDS:
+    for base_id in base_ids:
         matrix_id, version, name = con.execute(
             "SELECT ID, VERSION, NAME FROM MATRIX WHERE BASE_ID=? AND COLLECTION='CORE' "
             "ORDER BY VERSION DESC LIMIT 1",
@@ -59,14 +66,27 @@ def main() -> None:
             rows.append(
                 {
                     "matrix_id": f"{base_id}.{version}",
-                    "name": name.upper(),
+                    "name": name.upper() if upper else name,
                     "position": int(position),
                     **{b: float(counts[b]) for b in "ACGT"},
                 }
             )
+    return rows
+
+
+def main() -> None:
+    spec = importlib.util.find_spec("pyjaspar")
+    db = Path(spec.origin).parent / "data" / "JASPAR2024.sqlite"
+    con = sqlite3.connect(db)
     out = Path(__file__).with_name("jaspar_subset.tsv")
-    pd.DataFrame(rows).to_csv(out, sep="\t", index=False)
+    pd.DataFrame(matrix_rows(con, BASE_IDS, upper=True)).to_csv(out, sep="\t", index=False)
     print(f"wrote {out} ({len(BASE_IDS)} matrices)")
+    vertebrates = [base_id for (base_id,) in con.execute(VERTEBRATES)]
+    out = Path(__file__).with_name("jaspar2024_vertebrates.tsv.gz")
+    # mtime=0: the same database gives the same bytes (and checksum)
+    table = pd.DataFrame(matrix_rows(con, vertebrates, upper=False))
+    table.to_csv(out, sep="\t", index=False, compression={"method": "gzip", "mtime": 0})
+    print(f"wrote {out} ({len(vertebrates)} matrices)")
 
 
 if __name__ == "__main__":

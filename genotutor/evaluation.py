@@ -1,7 +1,7 @@
 """Scores against known answers: AUROC of predictions and of attributions, stability.
 
 Taught in chapter 1 (held-out AUROC), chapter 2 (attributions vs planted truth, the
-model-randomisation sanity check) and chapter 6 (stability across seeds).
+model-randomisation sanity check) and chapter 7 (stability across seeds).
 """
 
 from __future__ import annotations
@@ -229,7 +229,7 @@ def cosine_similarity(scores_a: object, scores_b: object) -> np.ndarray:
     numpy.ndarray, shape (N,)
         In [-1, 1]; NaN where either map is all zero.
 
-    Taught in chapter 6.
+    Taught in chapter 7.
     """
     a, b = _flat_pairs(scores_a, scores_b)
     norms = np.linalg.norm(a, axis=1) * np.linalg.norm(b, axis=1)
@@ -249,7 +249,7 @@ def continuous_jaccard(scores_a: object, scores_b: object) -> np.ndarray:
     Takes and returns what :func:`cosine_similarity` does (maps of shape ``(N, 4, L)`` or
     ``(N, L)`` in, ``(N,)`` values in [-1, 1] out), NaN where both maps are all zero.
 
-    Taught in chapter 6.
+    Taught in chapter 7.
     """
     a, b = _flat_pairs(scores_a, scores_b)
     abs_a, abs_b = np.abs(a), np.abs(b)
@@ -275,7 +275,7 @@ def positional_jaccard(scores_a: object, scores_b: object) -> np.ndarray:
     -------
     numpy.ndarray, shape (N,)
 
-    Taught in chapter 6.
+    Taught in chapter 7.
     """
     a, b = _as_array(scores_a, "scores_a"), _as_array(scores_b, "scores_b")
     if a.shape != b.shape or a.ndim != 3:
@@ -303,7 +303,7 @@ def stability(scores_a: object, scores_b: object, *, normalize: bool = False) ->
     pandas.DataFrame
         One row per sequence, columns ``cosine`` and ``jaccard`` (continuous Jaccard).
 
-    Taught in chapter 6.
+    Taught in chapter 7.
     """
     a, b = _flat_pairs(scores_a, scores_b)
     if normalize:

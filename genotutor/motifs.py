@@ -311,3 +311,13 @@ def best_matches(
             }
         )
     return pd.DataFrame(rows).set_index("query")
+
+
+# The field's workflow (TOMTOM, FIMO, spacing) lives in its own module, which does not import
+# this one (no import cycle); re-exported here so that motifs are found in one place.
+from genotutor.motif_search import (  # noqa: E402, F401  (re-exported)
+    find_instances,
+    instance_spacing,
+    jaspar_vertebrates,
+    match_motifs,
+)

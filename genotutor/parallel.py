@@ -5,7 +5,7 @@ process pool, or a Dask cluster's ``Client.get_executor()``), and returns the re
 the tasks' order. :func:`task_seed` derives each task's seed from the caller's ``seed``
 and the task's index, so the numbers never depend on how the work was split.
 
-Taught in chapter 7, "Surrogate models" (many loci through a Dask cluster).
+Taught in chapter 8, "Surrogate models" (many loci through a Dask cluster).
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ Result = TypeVar("Result")
 def task_seed(seed: int, index: int) -> int:
     """The seed of task ``index`` of a job seeded with ``seed`` (NumPy's SeedSequence).
 
-    Taught in chapter 7.
+    Taught in chapter 8.
     """
     seed = check_positive_int(seed, "seed", minimum=0)
     index = check_positive_int(index, "index", minimum=0)
@@ -65,7 +65,7 @@ def run_tasks(
     list
         The results, in the order of ``tasks``.
 
-    Taught in chapter 7.
+    Taught in chapter 8.
     """
     if executor is not None and not isinstance(executor, Executor):
         if not (hasattr(executor, "submit") and hasattr(executor, "map")):

@@ -27,10 +27,10 @@ training loop in ``src/model/train_binary_model.py``, and the batch ``status`` i
 5. ``loss = mean over positive examples of 1 - sum(weights * magnitudes)``; an example is
    positive when any of its tasks is labelled 1 (the authors' batch ``status``).
 
-The training experiment of chapter 6 (with and without the prior, over seeds and
+The training experiment of chapter 7 (with and without the prior, over seeds and
 training-set sizes) is in :mod:`genotutor.studies.fourier_prior`.
 
-Taught in chapter 6.
+Taught in chapter 7.
 """
 
 from __future__ import annotations
@@ -107,7 +107,7 @@ def gaussian_kernel(smooth_sigma: float = 3.0) -> torch.Tensor:
     torch.Tensor, shape (2 r + 1,), float64
         ``r = round(smooth_sigma)`` (7 taps for sigma 3, as in the authors' code).
 
-    Taught in chapter 6.
+    Taught in chapter 7.
     """
     sigma = _check_sigma(smooth_sigma)
     radius = int(sigma + 0.5)
@@ -130,7 +130,7 @@ def smooth_track(track: torch.Tensor, *, smooth_sigma: float = 3.0) -> torch.Ten
     -------
     torch.Tensor, shape (N, L)
 
-    Taught in chapter 6.
+    Taught in chapter 7.
     """
     track = _check_track(track)
     kernel = gaussian_kernel(smooth_sigma).to(track.device, track.dtype)
@@ -159,7 +159,7 @@ def spectrum(track: torch.Tensor, *, smooth_sigma: float = 3.0) -> torch.Tensor:
         Column ``k - 1`` is frequency ``k`` (``k`` cycles over the sequence, a period of
         ``L / k`` bases).
 
-    Taught in chapter 6.
+    Taught in chapter 7.
     """
     smoothed = smooth_track(track, smooth_sigma=smooth_sigma)
     magnitudes = torch.fft.rfft(smoothed, dim=-1).abs()
@@ -186,7 +186,7 @@ def frequency_weights(
     -------
     torch.Tensor, shape (n_frequencies,), float64
 
-    Taught in chapter 6.
+    Taught in chapter 7.
     """
     n_frequencies = check_positive_int(n_frequencies, "n_frequencies")
     freq_limit = check_positive_int(freq_limit, "freq_limit")
@@ -229,7 +229,7 @@ def fourier_penalty(
     -------
     torch.Tensor, shape (N,)
 
-    Taught in chapter 6.
+    Taught in chapter 7.
     """
     track = _check_track(track)
     freq_limit = _check_limit(freq_limit, track.shape[-1])
@@ -260,7 +260,7 @@ def high_frequency_mass(
         Values in [0, 1]; 0 for a row without non-constant part (all zero or constant,
         up to rounding: non-DC magnitudes below ``1e-9`` of the total).
 
-    Taught in chapter 6.
+    Taught in chapter 7.
     """
     track = _check_track(track)
     freq_limit = _check_limit(freq_limit, track.shape[-1])
@@ -310,7 +310,7 @@ def attribution_track(
     torch.Tensor, shape (N, L)
         Detached unless ``create_graph``.
 
-    Taught in chapter 6.
+    Taught in chapter 7.
     """
     check_model(model)
     check_tensor(x, "x")
@@ -358,7 +358,7 @@ def fourier_prior_loss(
     torch.Tensor, shape ()
         0 (still attached to the weights) when there is no positive example.
 
-    Taught in chapter 6.
+    Taught in chapter 7.
     """
     check_model(model)
     check_tensor(x, "x")
@@ -392,7 +392,7 @@ def fourier_extra_loss(
     An example is positive when any of its labels is 1 (the authors' ``status``).
     Pass the weight lambda as ``fit(..., extra_loss_weight=lam)``.
 
-    Taught in chapter 6.
+    Taught in chapter 7.
     """
     _check_softness(limit_softness)
     _check_sigma(smooth_sigma)

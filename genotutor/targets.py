@@ -14,7 +14,7 @@ or probes a model takes the same two arguments to say which number to follow:
 model so that it returns that scalar as ``(N, 1)`` (what captum and the attribution
 methods take), and :func:`target_values` runs a model over many sequences in batches.
 
-Taught in chapter 11, "Explaining a real model" (a profile head; chapter 2 uses an int).
+Taught in chapter 12, "Explaining a real model" (a profile head; chapter 2 uses an int).
 """
 
 from __future__ import annotations
@@ -134,7 +134,7 @@ def select(raw: object, *, output: Output = None, target: Target = 0) -> torch.T
     -------
     torch.Tensor, shape (N,)
 
-    Taught in chapter 11.
+    Taught in chapter 12.
     """
     target = check_target_spec(target)
     selected = _pick(raw, output)
@@ -159,7 +159,7 @@ class TargetModel(nn.Module):
     Attribution methods that expect an ``(N, T)`` output explain column 0 of this wrapper.
     The wrapped model is a submodule, so hooks on its layers (DeepLIFT's) still apply.
 
-    Taught in chapter 11.
+    Taught in chapter 12.
     """
 
     def __init__(self, model: nn.Module, *, output: Output = None, target: Target = 0) -> None:
@@ -176,7 +176,7 @@ def plain(model: nn.Module, *, output: Output = None, target: Target = 0) -> tup
     """``(model, column)`` to explain: the model itself with its int target when it returns
     one ``(N, T)`` tensor and ``target`` is an int, else a :class:`TargetModel` and 0.
 
-    Taught in chapter 11.
+    Taught in chapter 12.
     """
     target = check_target_spec(target)
     if output is None and isinstance(target, int):
@@ -214,7 +214,7 @@ def target_values(
     torch.Tensor, shape (N,)
         On ``x``'s device.
 
-    Taught in chapter 11.
+    Taught in chapter 12.
     """
     check_model(model)
     check_tensor(x, "x", ndim=3, channels=None)

@@ -1,6 +1,6 @@
 """Training loop: seeded, early-stopped, with a progress bar and an optional extra loss.
 
-The extra loss term is where an attribution prior plugs in (chapter 6): it is called as
+The extra loss term is where an attribution prior plugs in (chapter 7): it is called as
 ``extra_loss(model, x, y)`` on every batch and added with weight ``extra_loss_weight``.
 
 Taught in chapter 1.
@@ -165,7 +165,7 @@ def fit(
     -------
     FitResult
 
-    Taught in chapter 1 (the extra loss in chapter 6).
+    Taught in chapter 1 (the extra loss in chapter 7).
     """
     check_model(model)
     any_labels = callable(loss)

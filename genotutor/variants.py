@@ -29,7 +29,7 @@ in each variant's window: with "valid" convolutions and a receptive field of exa
 10,001 nt both give the same numbers up to float rounding). A gene on the minus strand is
 scored by passing its reverse complement, with positions and alleles on that strand.
 
-Taught in chapter 10, "Variant effects".
+Taught in chapter 11, "Variant effects".
 """
 
 from __future__ import annotations
@@ -121,7 +121,7 @@ def score_variants(
         ``variants`` with ``ref_score``, ``alt_score`` and ``effect`` (``alt - ref``)
         appended. ``effect`` equals ISM's score at ``(row, alt, position)``.
 
-    Taught in chapter 10.
+    Taught in chapter 11.
     """
     check_model(model)
     x = check_one_hot(x, "x")
@@ -172,7 +172,7 @@ class SpliceTracks:
         from each variant (indels aligned as the module docstring says).
     distance : int
 
-    Taught in chapter 10.
+    Taught in chapter 11.
     """
 
     variants: pd.DataFrame
@@ -289,7 +289,7 @@ def spliceai_tracks(
     -------
     SpliceTracks
 
-    Taught in chapter 10.
+    Taught in chapter 11.
     """
     check_model(model)
     sequence = _check_sequence(sequence)
@@ -340,7 +340,7 @@ def delta_scores(tracks: SpliceTracks) -> pd.DataFrame:
         ``donor_loss`` (each in [0, 1]), their positions relative to the variant
         (``acceptor_gain_at`` ...; SpliceAI's DP_AG ...) and ``max_delta``.
 
-    Taught in chapter 10.
+    Taught in chapter 11.
     """
     if not isinstance(tracks, SpliceTracks):
         raise TypeError(f"tracks must come from spliceai_tracks; found {_describe(tracks)}")
@@ -362,6 +362,6 @@ def spliceai_delta(
     takes the same arguments and keyword options: ``distance``, ``device``,
     ``batch_size``, ``progress``), then :func:`delta_scores` (which says what it returns).
 
-    Taught in chapter 10.
+    Taught in chapter 11.
     """
     return delta_scores(spliceai_tracks(model, sequence, variants, **options))

@@ -1,4 +1,4 @@
-"""genotutor.interpret (chapters 3 and 4), the cooperative and confounded tasks, and the
+"""genotutor.interpret (chapters 3 and 5), the cooperative and confounded tasks, and the
 filter explorer: oracles from hand-built models whose answers are known exactly."""
 
 from __future__ import annotations

@@ -20,13 +20,13 @@ def test_recording_chapters_are_those_that_make_rows(tmp_path):
 
 
 def test_render_links_each_row_to_a_real_section(ledger_row):
-    claims = ledger.ChapterClaims(6)
+    claims = ledger.ChapterClaims(7)
     ledger_row(claims)
     html = ledger_page.render(claims.claims, BOOK, BOOK / "references.bib")
-    assert 'href="06_fourier_priors.html#does-the-prior-help-here"' in html
+    assert 'href="07_fourier_priors.html#does-the-prior-help-here"' in html
     assert "Tseng et al. (2020)" in html
     with pytest.raises(ValueError, match="no section"):
         ledger_page.render([ledger_row(claims, section="Nowhere")], BOOK, BOOK / "references.bib")
     with pytest.raises(ValueError, match="not keys"):
-        bad = ledger.ChapterClaims(6)
+        bad = ledger.ChapterClaims(7)
         ledger_page.render([ledger_row(bad, sources="nobody2099")], BOOK, BOOK / "references.bib")

@@ -1,4 +1,4 @@
-"""Tests of genotutor.studies.limits (chapter 4, limits 7 and 8) at tiny sizes."""
+"""Tests of genotutor.studies.limits (chapter 5, limits 7 and 8) at tiny sizes."""
 
 from __future__ import annotations
 

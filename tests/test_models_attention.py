@@ -1,4 +1,4 @@
-"""Chapter 5's library: the attention model and its maps, the multicollinearity helpers,
+"""Chapter 6's library: the attention model and its maps, the multicollinearity helpers,
 the transparent architectures and the long-range task. Properties and oracles (a hand
 computation of softmax(QK^T/sqrt(d)), an independent basis for the condition number,
 contributions that add up), no golden numbers."""

@@ -1,4 +1,4 @@
-"""SpliceAI as a teacher in a fixed context (chapter 9): the HBB reporter, the cached
+"""SpliceAI as a teacher in a fixed context (chapter 10): the HBB reporter, the cached
 teacher, and the exon covariates.
 
 The teacher is checked against an oracle, the plain computation on whole sequences

@@ -280,7 +280,7 @@ def attribute(
         (``n_steps=0``), or (DeepLIFT) a model whose layers it has no rule for (pass
         ``rules=``) or that reuses an activation module.
 
-    Taught in chapter 2 (``output=``, ``target=`` callables and ``device=`` in chapter 11).
+    Taught in chapter 2 (``output=``, ``target=`` callables and ``device=`` in chapter 12).
     """
     check_choice(method, "method", METHODS)
     check_options(method, options, _OPTIONS[method])

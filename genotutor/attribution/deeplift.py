@@ -103,7 +103,7 @@ def check_rules(rules: object) -> dict:
       tensor of that shape, such that ``multiplier * (x - x_ref)`` is the output change
       it assigns to each input.
 
-    Taught in chapter 11.
+    Taught in chapter 12.
     """
     if rules is None:
         return {}

@@ -11,7 +11,7 @@ The package itself is callable: ``genotutor.distill(teacher, x, ...)`` is
 :func:`genotutor.distill.distill`, so ``import genotutor`` gives the function under the
 name a reader expects while ``genotutor.distill.fidelity`` and the rest stay reachable.
 
-Taught in chapter 8, "Distilling a splicing model", after Liu, Zhang and Regev (2025).
+Taught in chapter 9, "Distilling a splicing model", after Liu, Zhang and Regev (2025).
 """
 
 import sys

@@ -1,6 +1,6 @@
 """Distillation: fit an interpretable student to a teacher's outputs, and score the fit.
 
-Taught in chapter 8, "Distilling a splicing model".
+Taught in chapter 9, "Distilling a splicing model".
 """
 
 from __future__ import annotations
@@ -34,7 +34,7 @@ def build_student(kind: str, length: int, **options: object) -> nn.Module:
     """A fresh student: ``"additive"``, ``"pairwise"`` (neighbours up to 3 apart by default)
     or ``"neural_basis"``; ``options`` go to the student's constructor.
 
-    Taught in chapter 8.
+    Taught in chapter 9.
     """
     check_choice(kind, "student", STUDENTS)
     if kind == "additive":
@@ -46,7 +46,7 @@ def build_student(kind: str, length: int, **options: object) -> nn.Module:
 
 def _start_at(student: nn.Module, mean_output: float) -> nn.Module:
     """A neural-basis student starts at the teacher's mean output (its readout's offset), so
-    its first steps learn how the output varies, not its level (on SpliceAI, chapter 9,
+    its first steps learn how the output varies, not its level (on SpliceAI, chapter 10,
     started at zero it was still near its mean after 30 epochs)."""
     if isinstance(student, NeuralBasisStudent):
         with torch.no_grad():
@@ -60,7 +60,7 @@ class Distilled:
     ``history``, the rows of ``sequences`` held out for early stopping (``valid_index``),
     the cache ``config`` and whether the student came ``from_cache``.
 
-    Taught in chapter 8.
+    Taught in chapter 9.
     """
 
     student: nn.Module
@@ -101,7 +101,7 @@ def distill(
         Any model of ``(N, 4, L)`` sequences.
     sequences : torch.Tensor, shape (N, 4, L)
         Where to query the teacher: reference-like or random sequences give different
-        students (that is the point of chapter 8).
+        students (that is the point of chapter 9).
     student : {"additive", "pairwise", "neural_basis"}
         See :func:`build_student`.
     student_options : dict, optional
@@ -126,14 +126,14 @@ def distill(
     **fit_options
         Passed to :func:`genotutor.training.fit` (here ``epochs=20, batch_size=32,
         lr=5e-3, patience=8`` unless given; the loss is ``loss``). With these the
-        neural-basis student converges for every seed chapter 8 tries; with batches of 128,
+        neural-basis student converges for every seed chapter 9 tries; with batches of 128,
         30 epochs and a patience of 4 it often stopped on a plateau or before converging.
 
     Returns
     -------
     Distilled
 
-    Taught in chapter 8.
+    Taught in chapter 9.
     """
     check_model(teacher, "teacher")
     check_tensor(sequences, "sequences")
@@ -179,7 +179,7 @@ def distill(
 def kl_logits(student_logit: torch.Tensor, teacher_logit: torch.Tensor) -> torch.Tensor:
     """``KL(Bernoulli(sigmoid(t)) || Bernoulli(sigmoid(s)))``, averaged: ``(N, 1)`` each.
 
-    Zero exactly where the logits agree. Taught in chapter 9 (distilling SpliceAI).
+    Zero exactly where the logits agree. Taught in chapter 10 (distilling SpliceAI).
     """
     p = torch.sigmoid(teacher_logit)
     cross = nn.functional.binary_cross_entropy_with_logits(student_logit, p)
@@ -201,7 +201,7 @@ def agreement(prediction: object, reference: object) -> dict[str, float]:
     against ``reference``; both of shape (N,).
 
     R^2 compares the values as they are; Pearson and Spearman forgive a linear or a
-    monotone rescaling. Taught in chapter 8.
+    monotone rescaling. Taught in chapter 9.
     """
     p, r = _as_vector(prediction, "prediction"), _as_vector(reference, "reference")
     if len(p) != len(r):
@@ -230,7 +230,7 @@ def excess_correlation_drop(
     itself; a control fitted to the measurements loses what the range costs, and only the
     excess is the model's. All arrays of shape (N,); ``subset`` boolean.
 
-    Taught in chapters 8 and 9.
+    Taught in chapters 9 and 10.
     """
     arrays = [np.asarray(a, dtype=np.float64) for a in (scores, control, measured)]
     subset = np.asarray(subset)
@@ -276,7 +276,7 @@ def fidelity(
     dict
         :func:`agreement` on the chosen scale, plus ``n``.
 
-    Taught in chapters 8 and 9.
+    Taught in chapters 9 and 10.
     """
     check_model(student, "student")
     check_model(teacher, "teacher")
@@ -313,7 +313,7 @@ def blind_spot_table(
     pandas.DataFrame
         One row per model, one column per set.
 
-    Taught in chapter 8.
+    Taught in chapter 9.
     """
     check_choice(metric, "metric", METRICS)
     if not isinstance(models, dict) or not models:

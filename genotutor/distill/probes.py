@@ -1,6 +1,6 @@
 """Confounder probes: move one feature, keep the true code, watch the prediction.
 
-Taught in chapter 8, "Distilling a splicing model".
+Taught in chapter 9, "Distilling a splicing model".
 """
 
 from __future__ import annotations
@@ -76,7 +76,7 @@ def confounder_effect(
         ``effect`` (mean change of the output), ``sem`` and ``truth_effect`` (mean change
         of the truth, 0 by construction, NaN without ``truth``).
 
-    Taught in chapter 8.
+    Taught in chapter 9.
     """
     check_model(model)
     check_tensor(x, "x")
@@ -127,7 +127,7 @@ def confounder_table(
     """:func:`confounder_effect` for several models and features, as one table.
 
     Returns a DataFrame with one row per (feature, action) and one column per model
-    (the mean effect). Taught in chapter 8.
+    (the mean effect). Taught in chapter 9.
     """
     if not isinstance(models, dict) or not models:
         raise TypeError("models must be a non-empty dict of name -> model")

@@ -1,6 +1,6 @@
 """Reading a neural-basis student: its filters as logos, its shape functions as curves.
 
-Taught in chapter 8, "Distilling a splicing model".
+Taught in chapter 9, "Distilling a splicing model".
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ def _check_student(student: object) -> NeuralBasisStudent:
 
 
 def filter_consensus(student: NeuralBasisStudent) -> list[str]:
-    """Each filter's best-matching word (the argmax base at each column). Taught in chapter 8."""
+    """Each filter's best-matching word (the argmax base at each column). Taught in chapter 9."""
     weights = _check_student(student).conv.weight.detach()
     return ["".join(ALPHABET[i] for i in w.argmax(dim=0)) for w in weights]
 
@@ -55,7 +55,7 @@ def filter_report(
         One row per filter: ``consensus``, ``sd`` (spread of its contribution) and one
         correlation column per covariate.
 
-    Taught in chapter 8.
+    Taught in chapter 9.
     """
     student = _check_student(student)
     check_tensor(x, "x")
@@ -91,7 +91,7 @@ def plot_student(
     -------
     matplotlib.figure.Figure
 
-    Taught in chapter 8.
+    Taught in chapter 9.
     """
     student = _check_student(student)
     weights = student.conv.weight.detach()

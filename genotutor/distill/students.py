@@ -1,6 +1,6 @@
 """Interpretable students: additive and pairwise position models, and a neural-basis CNN.
 
-Taught in chapter 8, "Distilling a splicing model".
+Taught in chapter 9, "Distilling a splicing model".
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from genotutor.validation import check_bool
 class AdditiveStudent(nn.Module):
     """``y = b + sum_l theta[l, x_l]`` (+ pairwise terms between nearby positions).
 
-    Input ``(N, 4, L)``, output ``(N, 1)``. Taught in chapter 8.
+    Input ``(N, 4, L)``, output ``(N, 1)``. Taught in chapter 9.
 
     Parameters
     ----------
@@ -53,7 +53,7 @@ class AdditiveStudent(nn.Module):
 def position_encoding(length: int, periods: tuple[float, ...]) -> torch.Tensor:
     """Sinusoidal position features: ``(2 * len(periods), length)`` sines and cosines.
 
-    Period 3 is the reading frame. Taught in chapter 8.
+    Period 3 is the reading frame. Taught in chapter 9.
     """
     position = torch.arange(length, dtype=torch.float32)
     rows = []
@@ -66,7 +66,7 @@ def position_encoding(length: int, periods: tuple[float, ...]) -> torch.Tensor:
 class NeuralBasisStudent(nn.Module):
     """The neural-basis student of Liu, Zhang and Regev (2025): filters meet in one scalar.
 
-    Input ``(N, 4, L)``, output ``(N, 1)``. Taught in chapter 8.
+    Input ``(N, 4, L)``, output ``(N, 1)``. Taught in chapter 9.
 
     Filter k's activation at position p, ``a_kp = ELU(BN(conv(x)))[k, p]`` (a valid
     convolution, then batch normalisation per filter), is joined with the position's
@@ -108,7 +108,7 @@ class NeuralBasisStudent(nn.Module):
         Hidden units of each of the tuner's two layers (0: no tuner, ``y = s + beta``).
     conv_norm : bool
         Batch-normalise the convolution's output (False: the authors' SpliceAI setting,
-        which chapter 8 shows does not learn in the book's budget).
+        which chapter 9 shows does not learn in the book's budget).
 
     """
 
@@ -204,7 +204,7 @@ class NeuralBasisStudent(nn.Module):
     def shape_function(self, k: int, activations: np.ndarray, positions: np.ndarray):
         """``c_k(a, p)`` on a grid of activations and positions: ``(len(p), len(a))``.
 
-        Taught in chapter 8.
+        Taught in chapter 9.
         """
         a = torch.as_tensor(np.asarray(activations, dtype=np.float32))
         p = torch.as_tensor(np.asarray(positions))

@@ -1,9 +1,9 @@
 """Model-based interpretation: filters as motifs, global importance analysis, motif
-discovery from attributions, unit ablation, attention maps. (The models chapters 3 and 4
+discovery from attributions, unit ablation, attention maps. (The models chapters 3 and 5
 interpret are :mod:`genotutor.studies.planted`.)
 
-Taught in chapter 3 ("Model-based interpretation"), chapter 4 ("What attributions
-cannot tell you"; unit ablation, :mod:`genotutor.interpret.ablation`) and chapter 5
+Taught in chapter 3 ("Model-based interpretation"), chapter 5 ("What attributions
+cannot tell you"; unit ablation, :mod:`genotutor.interpret.ablation`) and chapter 6
 (attention maps, :mod:`genotutor.interpret.attention`).
 """
 

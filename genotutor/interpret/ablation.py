@@ -8,7 +8,7 @@ the output each ablation removes. Comparing the two kinds of ablation is the tes
 redundancy: if units stand in for each other, each alone seems to matter little while the
 group matters a lot.
 
-Taught in chapter 4 (redundancy from dropout).
+Taught in chapter 5 (redundancy from dropout).
 """
 
 from __future__ import annotations
@@ -60,7 +60,7 @@ def motif_response(
         One value per filter (index ``filter``): the mean over sequences of the filter's
         largest activation (after its activation function) with the motif minus without.
 
-    Taught in chapter 4.
+    Taught in chapter 5.
     """
     background = check_one_hot(background, "background")
     planted = embed(background, motif, position, strands=strand)
@@ -132,7 +132,7 @@ def ablation_effects(
         For a filter index that is not an int in range, ``groups`` that is not a dict of
         index lists, or inputs of the wrong shape.
 
-    Taught in chapter 4.
+    Taught in chapter 5.
     """
     model = check_model(model)
     x = check_one_hot(x, "x")

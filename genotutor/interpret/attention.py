@@ -7,7 +7,7 @@ only by ``d`` with ``sum_j d_j = 0``, and give the same output exactly when ``V^
 :func:`attention_condition_number` measures how ill-posed it is to read ``a_i`` back
 from ``o_i``; :func:`equivalent_attention` constructs other rows with the same outputs.
 
-Taught in chapter 5 ("Attention and transparent models").
+Taught in chapter 6 ("Attention and transparent models").
 """
 
 from __future__ import annotations
@@ -37,7 +37,7 @@ def attention_layers(model: nn.Module) -> dict[str, nn.Module]:
     """The model's attention layers by module name: genotutor's
     :class:`~genotutor.models.MultiHeadSelfAttention` and ``torch.nn.MultiheadAttention``.
 
-    Taught in chapter 5.
+    Taught in chapter 6.
     """
     check_model(model)
     return {name: m for name, m in model.named_modules() if isinstance(m, ATTENTION_TYPES)}
@@ -119,7 +119,7 @@ def attention_maps(
         If the model has no attention layer, ``layer`` names none, or a layer was not
         called in the forward pass (e.g. a fused fast path that bypasses the module).
 
-    Taught in chapter 5.
+    Taught in chapter 6.
     """
     layers = _pick_layers(model, layer)
     x = check_tensor(x, "x")
@@ -168,7 +168,7 @@ def predict_with_attention(
     torch.Tensor, shape (N, n_outputs)
         On ``x``'s device. All of ``x`` goes through the model in one batch.
 
-    Taught in chapter 5.
+    Taught in chapter 6.
     """
     layers = _pick_layers(model, layer)
     if len(layers) != 1:
@@ -219,7 +219,7 @@ def attention_auroc(
     genotutor.evaluation.AttributionScore
         ``pooled`` over all pairs of all sequences, and ``per_sequence``.
 
-    Taught in chapter 5.
+    Taught in chapter 6.
     """
     weights = check_tensor(weights, "weights", ndim=(3, 4), channels=None)
     if weights.ndim == 4:
@@ -262,7 +262,7 @@ def attention_condition_number(values: torch.Tensor) -> torch.Tensor:
     torch.Tensor, shape (...)
         float64 condition numbers (``inf`` where the map has a null space).
 
-    Taught in chapter 5.
+    Taught in chapter 6.
     """
     values = check_tensor(values, "values", ndim=tuple(range(2, 8)), channels=None)
     n_tokens = values.shape[-2]
@@ -314,7 +314,7 @@ def equivalent_attention(
     torch.Tensor, shape (N, H, Q, T)
         float32 rows on the simplex.
 
-    Taught in chapter 5.
+    Taught in chapter 6.
     """
     weights = check_tensor(weights, "weights", ndim=4, channels=None)
     values = check_tensor(values, "values", ndim=4, channels=None)

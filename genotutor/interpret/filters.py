@@ -1,6 +1,6 @@
 """First-layer filters read as motifs, and the ways that reading can mislead.
 
-Taught in chapter 3 (filters to PWMs) and chapter 4 (filters are not identifiable).
+Taught in chapter 3 (filters to PWMs) and chapter 5 (filters are not identifiable).
 """
 
 from __future__ import annotations
@@ -376,7 +376,7 @@ def rescale_filter(model: nn.Module, index: int, factor: float) -> nn.Module:
     torch.nn.Module
         The rescaled copy; ``model`` itself is unchanged.
 
-    Taught in chapter 4.
+    Taught in chapter 5.
     """
     conv = _first_conv(check_model(model))
     if not 0 <= int(index) < conv.out_channels:
@@ -404,7 +404,7 @@ def ablate_filters(model: nn.Module, indices: list[int]) -> nn.Module:
     """A copy of ``model`` with the given first-layer filters switched off (weights and bias 0).
 
     With a ReLU after the convolution a zeroed filter outputs 0 everywhere, as if it never
-    fired. Taught in chapter 4 (a motif spread over several filters).
+    fired. Taught in chapter 5 (a motif spread over several filters).
     """
     conv = _first_conv(check_model(model))
     indices = [int(i) for i in indices]

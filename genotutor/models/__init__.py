@@ -4,11 +4,11 @@ Every nonlinearity is its own module, never reused between layers: hook-based at
 methods (captum's DeepLIFT, genotutor's own rules) attach to modules, and a shared module
 would mix the layers up.
 
-The CNN + attention model and the transparent architectures of chapter 5 live in
+The CNN + attention model and the transparent architectures of chapter 6 live in
 :mod:`genotutor.models.attention` and :mod:`genotutor.models.transparent`, re-exported here.
 
 Taught in chapter 1 (the DeepBind- and Basset-style nets), chapter 3 (exponential
-first-layer activations), chapter 5 (attention, transparent models).
+first-layer activations), chapter 6 (attention, transparent models).
 """
 
 from __future__ import annotations
@@ -174,7 +174,7 @@ class Basset(nn.Module):
 class ResidualBlock(nn.Module):
     """``x + relu(conv(x))`` with a dilated "same" convolution: one rung of a BPNet tower.
 
-    Taught in chapter 11.
+    Taught in chapter 12.
     """
 
     def __init__(self, channels: int, kernel_size: int, dilation: int) -> None:
@@ -200,7 +200,7 @@ class ProfileNet(nn.Module):
     counts of shape ``(N, n_tasks)`` (Avsec et al. 2021, at a much smaller scale). Explain
     one head with ``attribute(..., output=0 or 1, target=...)``.
 
-    Taught in chapter 11.
+    Taught in chapter 12.
 
     Parameters
     ----------
@@ -262,12 +262,12 @@ def profile_score(profile: torch.Tensor) -> torch.Tensor:
     -------
     torch.Tensor, shape (N,)
 
-    Pass it as ``target=profile_score`` with ``output=0``. Taught in chapter 11.
+    Pass it as ``target=profile_score`` with ``output=0``. Taught in chapter 12.
     """
     weights = torch.softmax(profile, dim=-1).detach()  # per task, over positions
     return (profile * weights).sum(dim=(1, 2))
 
 
-# chapter 5; imported last, since they build on the names above
+# chapter 6; imported last, since they build on the names above
 from genotutor.models.attention import AttentionCNN, MultiHeadSelfAttention  # noqa: E402, F401
 from genotutor.models.transparent import Augmented, TransparentNet  # noqa: E402, F401

@@ -5,9 +5,9 @@ each head's weights ``softmax(Q K^T / sqrt(d))`` come out of one ``nn.Softmax`` 
 :func:`genotutor.interpret.attention_maps` reads them with a forward hook, and
 :func:`genotutor.interpret.replaced_attention` swaps them for others. Every nonlinearity is
 its own module, as in :mod:`genotutor.models`; the softmax and the two products ``Q K^T``
-and ``A V`` have no DeepLIFT rule of their own (see chapter 5).
+and ``A V`` have no DeepLIFT rule of their own (see chapter 6).
 
-Taught in chapter 5.
+Taught in chapter 6.
 """
 
 from __future__ import annotations
@@ -42,7 +42,7 @@ class MultiHeadSelfAttention(nn.Module):
     softmax : torch.nn.Softmax
         The module whose output is the attention weights ``(N, n_heads, T, T)``.
 
-    Taught in chapter 5.
+    Taught in chapter 6.
     """
 
     def __init__(self, dim: int, n_heads: int = 4, head_dim: int | None = None) -> None:
@@ -111,7 +111,7 @@ class AttentionCNN(nn.Module):
     hidden : int
         Width of the per-token dense layer.
 
-    Taught in chapter 5.
+    Taught in chapter 6.
     """
 
     def __init__(

@@ -7,7 +7,7 @@ fixes the filters to known PWMs instead of learning them. :class:`Augmented` add
 term to any model: its hypothesis class contains the model's, the black box that the
 chapter compares the transparent model with.
 
-Taught in chapter 5.
+Taught in chapter 6.
 """
 
 from __future__ import annotations
@@ -62,7 +62,7 @@ class TransparentNet(nn.Module):
     combine : torch.nn.Linear
         ``W`` and ``b``.
 
-    Taught in chapter 5.
+    Taught in chapter 6.
     """
 
     def __init__(
@@ -109,7 +109,7 @@ class TransparentNet(nn.Module):
         background : four floats
             Base frequencies of A, C, G, T for the log-odds.
 
-        Taught in chapter 5.
+        Taught in chapter 6.
         """
         motifs = list(motifs)
         if not motifs or not all(isinstance(m, Motif) for m in motifs):
@@ -161,7 +161,7 @@ class Augmented(nn.Module):
 
     Every function ``base`` can compute, the augmented model computes too (with ``free``
     giving 0, e.g. its last layer's weights and bias zero), so its hypothesis class
-    contains ``base``'s and its best achievable loss is never higher. Chapter 5 uses it as
+    contains ``base``'s and its best achievable loss is never higher. Chapter 6 uses it as
     the black box that the transparent model is compared with: a transparent model plus
     a CNN whose contribution nobody can read.
 
@@ -170,7 +170,7 @@ class Augmented(nn.Module):
     base, free : torch.nn.Module
         Two models with the same input and output shapes.
 
-    Taught in chapter 5.
+    Taught in chapter 6.
     """
 
     def __init__(self, base: nn.Module, free: nn.Module) -> None:

@@ -3,9 +3,9 @@
 A task is random background DNA with real JASPAR motifs planted in it. The label is a
 known function of what was planted, so the positions that *should* matter are known
 exactly: they are the ground truth that attributions are scored against. The long-range
-pair task of chapter 5 lives in :mod:`genotutor.simulate.long_range`, re-exported here.
+pair task of chapter 6 lives in :mod:`genotutor.simulate.long_range`, re-exported here.
 
-Taught in chapter 1 ("Sequence to function") and chapter 5 (the long-range pair task).
+Taught in chapter 1 ("Sequence to function") and chapter 6 (the long-range pair task).
 """
 
 from __future__ import annotations
@@ -230,7 +230,7 @@ def planted_motif_task(
     )
 
 
-# --------------------------------------------------------------------------- chapter 3 and 4
+# --------------------------------------------------------------------------- chapter 3 and 5
 COOPERATIVE_LAYOUTS = ("none", "first", "second", "pair", "misspaced")
 
 
@@ -374,7 +374,7 @@ def add_confounder(
     PlantedTask
         ``sites`` gains rows with ``role`` ``"confounder"``.
 
-    Taught in chapter 4.
+    Taught in chapter 5.
     """
     if not isinstance(task, PlantedTask):
         raise TypeError(f"task must be a PlantedTask; found {type(task).__name__}")

@@ -1,7 +1,7 @@
 """A planted task whose label needs two motifs far apart: a long-range dependency known by
 construction.
 
-Taught in chapter 5 ("Attention and transparent models").
+Taught in chapter 6 ("Attention and transparent models").
 """
 
 from __future__ import annotations
@@ -66,7 +66,7 @@ def long_range_task(
     ValueError
         If the distances do not fit in ``length`` or ``pair`` does not name two motifs.
 
-    Taught in chapter 5.
+    Taught in chapter 6.
     """
     n = check_positive_int(n, "n")
     length = check_positive_int(length, "length")

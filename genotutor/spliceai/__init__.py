@@ -2,7 +2,7 @@
 the user's ``spliceai`` package, context reuse for many inserts in one gene, and reporters
 that score exons placed in a fixed context.
 
-Taught in chapter 9, "A real teacher: SpliceAI".
+Taught in chapter 10, "A real teacher: SpliceAI".
 """
 
 from genotutor.spliceai.context import ContextSpliceAI

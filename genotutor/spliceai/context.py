@@ -1,6 +1,6 @@
 """SpliceAI on many sequences that share a fixed context: compute only what the insert changes.
 
-Chapter 9 scores thousands of exons placed in one fixed reporter. SpliceAI reads 5,000 nt
+Chapter 10 scores thousands of exons placed in one fixed reporter. SpliceAI reads 5,000 nt
 on each side of every output, but an insert of ~100 nt only changes, after ``j`` residual
 units, the activations within ``c_j`` nt of it (``c_j`` = the context the first ``j`` units
 see on each side). Everything else equals the reference context's activations, which are
@@ -10,7 +10,7 @@ a wanted output: about a fifth of the work of the full computation for a 120-nt 
 The result equals running the model on the full sequences (up to floating-point rounding;
 ``benchmarks/spliceai_speed.py`` measures the difference).
 
-Taught in chapter 9, "A real teacher: SpliceAI".
+Taught in chapter 10, "A real teacher: SpliceAI".
 """
 
 from __future__ import annotations
@@ -86,7 +86,7 @@ class ContextSpliceAI(nn.Module):
     with ``x`` written over ``context[:, start:stop]``, but reuses the context's
     activations wherever the insert cannot reach.
 
-    Taught in chapter 9.
+    Taught in chapter 10.
 
     Parameters
     ----------

@@ -21,7 +21,7 @@ the package without TensorFlow::
 resolves ``spliceai``'s own requirements such as keras and pysam; ``--no-deps`` avoids that.)
 The weights are read by :mod:`genotutor.spliceai.weights` (:func:`load_spliceai`).
 
-Taught in chapter 9, "A real teacher: SpliceAI".
+Taught in chapter 10, "A real teacher: SpliceAI".
 """
 
 from __future__ import annotations
@@ -47,7 +47,7 @@ PADDINGS = ("valid", "same")
 class ResidualUnit(nn.Module):
     """BN-ReLU-dilated conv, twice, plus the input: one residual unit of SpliceAI.
 
-    Taught in chapter 9.
+    Taught in chapter 10.
 
     Parameters
     ----------
@@ -104,7 +104,7 @@ class SpliceAI(nn.Module):
     of length ``L`` gives ``L - 10000`` outputs (positions ``5000 ... L - 5001``). Load the
     trained weights with :func:`load_spliceai`; a bare ``SpliceAI()`` has random weights.
 
-    Taught in chapter 9.
+    Taught in chapter 10.
 
     Parameters
     ----------
@@ -204,7 +204,7 @@ class SpliceAILogits(nn.Module):
     ``out[:, 2, p] - out[:, 0, p]``, is linear in these logits, so summation-to-delta holds
     for it exactly.
 
-    Taught in chapter 11.
+    Taught in chapter 12.
     """
 
     def __init__(self, model: SpliceAI) -> None:
@@ -223,7 +223,7 @@ class SpliceAILogits(nn.Module):
 class SpliceAIEnsemble(nn.Module):
     """The mean of several SpliceAI models' probabilities (SpliceAI's own ensembling).
 
-    Taught in chapter 9.
+    Taught in chapter 10.
 
     Parameters
     ----------
@@ -273,7 +273,7 @@ def predict_sites(
     not reach these outputs. The result equals the full prediction at these positions (up
     to floating-point rounding; ``benchmarks/spliceai_speed.py`` measures both).
 
-    Taught in chapter 9.
+    Taught in chapter 10.
 
     Parameters
     ----------

@@ -12,7 +12,7 @@ does not run SpliceAI again. The book's reporter (HBB exon 2) is built by
 The teacher's score follows Liu, Zhang and Regev (2025): the mean of SpliceAI's acceptor
 probability at the exon's first base and its donor probability at the exon's last base.
 
-Taught in chapter 9, "A real teacher: SpliceAI".
+Taught in chapter 10, "A real teacher: SpliceAI".
 """
 
 from __future__ import annotations
@@ -54,12 +54,12 @@ class Reporter:
     layout : genotutor.splicing.Layout
         The insert: ``layout.upstream`` (fixed intron), the exon, ``layout.downstream``
         (fixed intron). ``layout.body``, ``layout.donor`` and ``layout.exon_start`` are
-        insert coordinates, as in chapter 8.
+        insert coordinates, as in chapter 9.
     start : int
         Where the insert begins in ``context``.
     name : str
 
-    Taught in chapter 9.
+    Taught in chapter 10.
     """
 
     context: torch.Tensor
@@ -121,7 +121,7 @@ def make_reporter(
     -------
     Reporter
 
-    Taught in chapter 9.
+    Taught in chapter 10.
     """
     if not isinstance(gene, str) or not gene:
         raise TypeError(f"gene must be a non-empty DNA string; found {type(gene).__name__}")
@@ -157,7 +157,7 @@ class ReporterTeacher(nn.Module):
     :class:`~genotutor.spliceai.context.ContextSpliceAI` (built on first use),
     kept in memory per sequence and stored on disk with :func:`genotutor.cache.memoize`.
 
-    Taught in chapter 9.
+    Taught in chapter 10.
 
     Parameters
     ----------

@@ -10,7 +10,7 @@ Install the weights without TensorFlow::
 
     pip install --no-deps spliceai h5py
 
-Taught in chapter 9, "A real teacher: SpliceAI".
+Taught in chapter 10, "A real teacher: SpliceAI".
 """
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ INSTALL_HINT = "pip install --no-deps spliceai h5py"
 def spliceai_weight_files(ensemble: Iterable[int] = range(1, 6)) -> list[Path]:
     """Paths of the installed ``spliceai`` package's weight files, without importing it.
 
-    Taught in chapter 9.
+    Taught in chapter 10.
 
     Parameters
     ----------
@@ -187,7 +187,7 @@ def load_spliceai(
     Needs ``spliceai`` and ``h5py`` but not TensorFlow: ``pip install --no-deps spliceai
     h5py``. The weights are licensed CC BY-NC 4.0 (non-commercial use only).
 
-    Taught in chapter 9.
+    Taught in chapter 10.
 
     Parameters
     ----------

@@ -3,7 +3,7 @@
 SpliceAI itself (the port, its weights, context reuse, reporters) is
 :mod:`genotutor.spliceai`.
 
-Taught in chapter 8, "Distilling a splicing model" (exon covariates in chapter 9).
+Taught in chapter 9, "Distilling a splicing model" (exon covariates in chapter 10).
 """
 
 from genotutor.splicing.code import exon_covariates

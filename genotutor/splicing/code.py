@@ -2,7 +2,7 @@
 sites (from logomaker's example data), and the code itself as a table of terms and as a
 model.
 
-Taught in chapter 8, "Distilling a splicing model".
+Taught in chapter 9, "Distilling a splicing model".
 """
 
 from __future__ import annotations
@@ -71,7 +71,7 @@ def genome_5ss() -> pd.DataFrame:
     pandas.DataFrame
         Columns ``sequence`` (9 letters) and ``count``.
 
-    Taught in chapter 8.
+    Taught in chapter 9.
     """
     return _genome_table().copy()
 
@@ -86,7 +86,7 @@ def genome_donor_pwm(*, pseudocount: float = 1.0) -> np.ndarray:
     np.ndarray, shape (9, 4)
         ``log2(p / 0.25)`` for positions -3..+6 and bases A, C, G, T.
 
-    Taught in chapter 8.
+    Taught in chapter 9.
     """
     table = _genome_table()
     codes = _genome_codes()
@@ -108,7 +108,7 @@ class Layout:
         The fixed intron flanks; ``downstream`` starts with the donor's +1..+6.
     exon_length : int
 
-    Taught in chapter 8.
+    Taught in chapter 9.
     """
 
     upstream: str = UPSTREAM
@@ -148,7 +148,7 @@ class SplicingCode:
     pair with the 5' splice site (a hairpin arm at least ``min_loop`` nt upstream of it).
     Nothing else, in particular no CpG and no stop-codon term.
 
-    Taught in chapter 8.
+    Taught in chapter 9.
     """
 
     donor_pwm: np.ndarray = field(default_factory=genome_donor_pwm, repr=False)
@@ -203,7 +203,7 @@ class SplicingCode:
         )
 
     def logit(self, x: torch.Tensor) -> torch.Tensor:
-        """True logit PSI, shape (N,). Taught in chapter 8."""
+        """True logit PSI, shape (N,). Taught in chapter 9."""
         return torch.tensor(self.terms(x)["logit"].to_numpy(), dtype=torch.float32)
 
 
@@ -225,7 +225,7 @@ def stem_length(codes: np.ndarray, layout: Layout, *, min_loop: int = 4) -> np.n
         Length of the longest exon substring, ending at least ``min_loop`` nt before the
         splice site, equal to the reverse complement of a substring of the site.
 
-    Taught in chapter 8.
+    Taught in chapter 9.
     """
     start, stop = layout.donor
     site_rc = 3 - codes[:, start:stop][:, ::-1]  # (N, 9)
@@ -247,7 +247,7 @@ class TruthModel(nn.Module):
     It has no parameters and no gradients; it lets the truth go wherever a model goes
     (probes, tables, the chapter's explorer).
 
-    Taught in chapter 8.
+    Taught in chapter 9.
     """
 
     def __init__(self, code: SplicingCode | None = None) -> None:
@@ -276,7 +276,7 @@ def exon_covariates(x: torch.Tensor, layout: Layout) -> pd.DataFrame:
         the exon), ``GT`` and ``AG`` (counts in the exon body: cryptic donor and acceptor
         cores) and ``donor`` (genome log-odds score of the 5' splice site, exon -3..+6).
 
-    Taught in chapter 9.
+    Taught in chapter 10.
     """
     check_tensor(x, "x")
     if not isinstance(layout, Layout):

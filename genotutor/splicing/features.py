@@ -8,7 +8,7 @@ creates a stop codon, and removing stop codons (``TAA/TAG -> TAT``, ``TGA -> TGG
 creates a CpG. These are the edits of the confounder probes
 (:func:`genotutor.distill.confounder_effect`) and of the reference-like simulator.
 
-Taught in chapter 8, "Distilling a splicing model".
+Taught in chapter 9, "Distilling a splicing model".
 """
 
 from __future__ import annotations
@@ -146,7 +146,7 @@ def count_feature(
     -------
     torch.Tensor, shape (N,)
 
-    Taught in chapter 8.
+    Taught in chapter 9.
     """
     _check_feature(feature, motif)
     codes = to_codes(x)
@@ -258,7 +258,7 @@ def edit_feature(
     torch.Tensor, shape (N, 4, L)
         Edited copies.
 
-    Taught in chapter 8.
+    Taught in chapter 9.
     """
     _check_feature(feature, motif)
     check_choice(action, "action", ACTIONS)

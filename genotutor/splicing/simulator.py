@@ -22,7 +22,7 @@ Two kinds of sequence, as in Liu, Zhang and Regev (2025):
 - ``"random"`` (non-reference) exons in the fixed reporter: uniform random exons, no
   context, confounders uncorrelated with anything.
 
-Taught in chapter 8, "Distilling a splicing model".
+Taught in chapter 9, "Distilling a splicing model".
 """
 
 from __future__ import annotations
@@ -78,7 +78,7 @@ class SplicingSet:
         the confounders ``cpg`` and ``stops`` (in-frame stop codons in the exon).
     kind : str
 
-    Taught in chapter 8.
+    Taught in chapter 9.
     """
 
     x: torch.Tensor
@@ -117,7 +117,7 @@ def reporter_sequences(n: int, *, layout: Layout | None = None, seed: int = 0) -
     -------
     torch.Tensor, shape (n, 4, L)
 
-    Taught in chapter 8.
+    Taught in chapter 9.
     """
     n = check_positive_int(n, "n")
     layout = layout or Layout()
@@ -232,7 +232,7 @@ def simulate_splicing(
     -------
     SplicingSet
 
-    Taught in chapter 8.
+    Taught in chapter 9.
     """
     n = check_positive_int(n, "n")
     check_choice(kind, "kind", KINDS)
@@ -316,7 +316,7 @@ def plant_hairpin(
     -------
     torch.Tensor, shape (N, 4, L)
 
-    Taught in chapter 8.
+    Taught in chapter 9.
     """
     layout = layout or Layout()
     codes = to_codes(x).copy()

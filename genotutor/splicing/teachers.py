@@ -8,7 +8,7 @@ Two teachers, each trained once and cached:
 - :func:`genome_splice_model`, a small network trained to tell the human 5' splice sites
   that logomaker ships (hg38, GENCODE, weighted by genome count) from decoys.
 
-Taught in chapter 8, "Distilling a splicing model".
+Taught in chapter 9, "Distilling a splicing model".
 """
 
 from __future__ import annotations
@@ -34,7 +34,7 @@ def splicing_cnn(length: int) -> nn.Module:
     """The synthetic study's teacher architecture: a small Basset-style CNN (two
     convolution blocks), one output.
 
-    Input ``(N, 4, length)``, output ``(N, 1)`` logit PSI. Taught in chapter 8.
+    Input ``(N, 4, length)``, output ``(N, 1)`` logit PSI. Taught in chapter 9.
     """
     return Basset(length, filters=(32, 32), widths=(9, 5), pools=(3, 3), hidden=32, dropout=0.1)
 
@@ -52,7 +52,7 @@ class Teacher:
     config : dict
     from_cache : bool
 
-    Taught in chapter 8.
+    Taught in chapter 9.
     """
 
     model: nn.Module
@@ -97,7 +97,7 @@ def splicing_teacher(
     -------
     Teacher
 
-    Taught in chapter 8.
+    Taught in chapter 9.
     """
     check_choice(kind, "kind", KINDS)
     n = check_positive_int(n, "n", minimum=50)
@@ -125,7 +125,7 @@ class SpliceSiteNet(nn.Module):
 
     Two hidden ReLU layers, so it can learn interactions between positions.
 
-    Taught in chapter 8.
+    Taught in chapter 9.
     """
 
     def __init__(self, length: int = 9, hidden: int = 64) -> None:
@@ -154,7 +154,7 @@ def genome_decoys(n: int, *, seed: int = 0) -> torch.Tensor:
     -------
     torch.Tensor, shape (n, 4, 9)
 
-    Taught in chapter 8.
+    Taught in chapter 9.
     """
     n = check_positive_int(n, "n")
     rng = np.random.default_rng(seed)
@@ -195,7 +195,7 @@ class GenomeTeacher:
     config : dict
     from_cache : bool
 
-    Taught in chapter 8.
+    Taught in chapter 9.
     """
 
     model: nn.Module
@@ -234,7 +234,7 @@ def genome_splice_model(
     -------
     GenomeTeacher
 
-    Taught in chapter 8.
+    Taught in chapter 9.
     """
     n_sites = check_positive_int(n_sites, "n_sites", minimum=20)
     sites_train, sites_valid = _genome_split(n_sites, data_seed)

@@ -3,15 +3,15 @@ the sentence of a verdict), built on the library and called by chapters and widg
 
 The library (every other module of genotutor) never imports this package.
 
-- :mod:`genotutor.studies.planted`: the planted-task models of chapters 1-4 and 7
+- :mod:`genotutor.studies.planted`: the planted-task models of chapters 1-5 and 8
   (surrogates).
-- :mod:`genotutor.studies.limits`: chapter 4's dropout-redundancy and depth experiments
+- :mod:`genotutor.studies.limits`: chapter 5's dropout-redundancy and depth experiments
   (limits 7 and 8).
-- :mod:`genotutor.studies.fourier_prior`: chapter 6's experiment with and without the
+- :mod:`genotutor.studies.fourier_prior`: chapter 7's experiment with and without the
   Fourier attribution prior.
-- :mod:`genotutor.studies.spliceai_hbb`: chapter 9's SpliceAI teacher in the human
+- :mod:`genotutor.studies.spliceai_hbb`: chapter 10's SpliceAI teacher in the human
   beta-globin gene.
-- :mod:`genotutor.studies.hbb_variants`: chapter 10's HBB variants (clinical splice
+- :mod:`genotutor.studies.hbb_variants`: chapter 11's HBB variants (clinical splice
   variants with their reported mechanisms, framework polymorphisms, MPSA neighbours).
 - :mod:`genotutor.studies.ledger` (with :mod:`genotutor.studies.measures` and
   :mod:`genotutor.studies.ledger_page`): the claims ledger, the rows each chapter records

@@ -1,11 +1,11 @@
-"""Chapter 5's experiments: a CNN + attention model on the long-range pair task, the
+"""Chapter 6's experiments: a CNN + attention model on the long-range pair task, the
 multicollinearity limit of its attention maps, and transparent models against a black box.
 
 Which sizes, seeds and tasks, and the truth the maps are scored against, are decided
 here; what is true of any model is in :mod:`genotutor.interpret.attention` and
 :mod:`genotutor.models.transparent`.
 
-Taught in chapter 5.
+Taught in chapter 6.
 """
 
 from __future__ import annotations
@@ -52,7 +52,7 @@ def long_range_model(
     :func:`genotutor.simulate.long_range_task` (CTCF and CEBPB at least 100 nt apart).
 
     Training: Adam, ``lr=5e-3``, batches of 128, at most 10 epochs, patience 3, binary
-    cross-entropy, unless ``fit_options`` say otherwise. Taught in chapter 5.
+    cross-entropy, unless ``fit_options`` say otherwise. Taught in chapter 6.
     """
     task_seed = study_seed(task_seed)
     task = long_range_task(n, length, pair=PAIR, min_distance=100, seed=task_seed)

@@ -1,4 +1,4 @@
-"""Chapter 6's experiment: small CNNs trained with and without the Fourier prior.
+"""Chapter 7's experiment: small CNNs trained with and without the Fourier prior.
 
 Over several seeds and training-set sizes, on one planted-motif task, every model is
 trained through the cache and scored on the same held-out sequences: predictive AUROC,
@@ -6,7 +6,7 @@ attribution AUROC against the planted motifs, seed-to-seed stability of the attr
 maps (cosine and continuous Jaccard, as Tseng et al. 2020 measure it), and the fraction of
 the attributions' spectrum above the prior's cutoff.
 
-Taught in chapter 6.
+Taught in chapter 7.
 """
 
 from __future__ import annotations
@@ -71,7 +71,7 @@ class PriorExperiment:
     def summary(self) -> pd.DataFrame:
         """Mean of each metric per condition (rows ``train_size`` x ``prior``).
 
-        Taught in chapter 6.
+        Taught in chapter 7.
         """
         keys = ["train_size", "prior"]
         metrics = ["test_auroc", "attribution_auroc", "high_freq_mass"]
@@ -94,7 +94,7 @@ class PriorExperiment:
             Rows ``train_size`` x ``prior``; columns ``cosine`` and ``jaccard``, the mean
             over pairs of seeds of the mean over sequences.
 
-        Taught in chapter 6.
+        Taught in chapter 7.
         """
         n_references = check_positive_int(n_references, "n_references")
         seed = study_seed(seed)
@@ -126,7 +126,7 @@ class PriorExperiment:
             ``pairs`` (pairs of seeds per arm) and ``pair_differences`` (the difference of
             the mean over sequences, one per pair of seeds, for the spread across seeds).
 
-        Taught in chapter 6.
+        Taught in chapter 7.
         """
         from scipy import stats
 
@@ -160,7 +160,7 @@ class PriorExperiment:
         higher attribution AUROC, less spectral mass above the cutoff, and a held-out
         AUROC no more than ``auroc_tolerance`` lower. Computed from :meth:`summary`.
 
-        Taught in chapter 6.
+        Taught in chapter 7.
         """
         summary = self.summary()
         if (train_size, False) not in summary.index or (train_size, True) not in summary.index:
@@ -342,7 +342,7 @@ def prior_experiment(
     -------
     PriorExperiment
 
-    Taught in chapter 6.
+    Taught in chapter 7.
     """
     from genotutor.simulate import planted_motif_task
 

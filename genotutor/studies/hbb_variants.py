@@ -1,6 +1,6 @@
-"""Chapter 10's study: variants of HBB, scored by SpliceAI against what the literature reports.
+"""Chapter 11's study: variants of HBB, scored by SpliceAI against what the literature reports.
 
-The gene is the shipped HBB sequence of chapter 9 (GenBank KU350152.1, on the gene's
+The gene is the shipped HBB sequence of chapter 10 (GenBank KU350152.1, on the gene's
 strand). Variants are named as the thalassaemia literature and HbVar name them: IVS-I-n is
 the n-th base of intron 1 (IVS-II-n of intron 2), and codon c counts from the valine after
 the initiator methionine; their positions are computed from the sequence's landmarks (the
@@ -22,7 +22,7 @@ Flavell 1981; Orkin et al. 1982; Cheng et al. 1984; reviewed by Thein 2013; HbVa
 SpliceAI puts an acceptor's probability on the exon's first base and a donor's on the
 exon's last base, so each expected site below is that base.
 
-Taught in chapter 10, "Variant effects".
+Taught in chapter 11, "Variant effects".
 """
 
 from __future__ import annotations
@@ -40,7 +40,7 @@ GAIN_THRESHOLD = 0.2  # SpliceAI's high-recall cutoff (0.5 recommended, 0.8 high
 @lru_cache(maxsize=1)
 def hbb_landmarks() -> dict[str, int]:
     """0-based positions in :func:`hbb_gene`: the first base of intron 1 and of intron 2,
-    the first base of codon 1, and the first base of exon 3. Taught in chapter 10."""
+    the first base of codon 1, and the first base of exon 3. Taught in chapter 11."""
     gene = hbb_gene()
     return {
         "intron 1": gene.index("CTGGGCAGGTTGGT") + 8,
@@ -52,7 +52,7 @@ def hbb_landmarks() -> dict[str, int]:
 
 def hbb_position(region: str, number: int, base: int = 1) -> int:
     """0-based position of IVS-I-``number`` (``region="IVS-I"``), IVS-II-``number`` or base
-    ``base`` of codon ``number`` (``region="codon"``). Taught in chapter 10."""
+    ``base`` of codon ``number`` (``region="codon"``). Taught in chapter 11."""
     marks = hbb_landmarks()
     if region == "IVS-I":
         return marks["intron 1"] + number - 1
@@ -77,7 +77,7 @@ def clinical_variants() -> pd.DataFrame:
         words), ``event`` (the SpliceAI delta score that should show it: ``donor_loss`` ...)
         and ``site`` (0-based position of the base that carries it).
 
-    Taught in chapter 10.
+    Taught in chapter 11.
     """
     exon1_donor = _site("donor_loss", "IVS-I", 0)  # exon 1's last base
     rows = [
@@ -119,7 +119,7 @@ def control_variants() -> pd.DataFrame:
         ``name``, ``position``, ``ref`` (the base of the shipped sequence), ``alt`` (the
         other allele of the polymorphism).
 
-    Taught in chapter 10.
+    Taught in chapter 11.
     """
     gene = hbb_gene()
     polymorphisms = [  # (name, region, number, base in codon, the two alleles)
@@ -155,7 +155,7 @@ def mechanism_found(deltas: pd.DataFrame) -> pd.DataFrame:
         score and offset for that event, and ``found`` (score at least
         :data:`GAIN_THRESHOLD` at exactly the reported site).
 
-    Taught in chapter 10.
+    Taught in chapter 11.
     """
     rows = []
     for _, row in deltas.iterrows():
@@ -172,7 +172,7 @@ def mechanism_found(deltas: pd.DataFrame) -> pd.DataFrame:
 
 def site_coordinate(position: int, intron_start: int) -> str:
     """A position in splice-site numbering around an exon's end: ``-1`` is the exon's last
-    base, ``+1`` the intron's first (there is no 0). Taught in chapter 10."""
+    base, ``+1`` the intron's first (there is no 0). Taught in chapter 11."""
     offset = int(position) - int(intron_start)
     return f"+{offset + 1}" if offset >= 0 else f"{offset}"
 
@@ -180,7 +180,7 @@ def site_coordinate(position: int, intron_start: int) -> str:
 def region_snvs(start: int, stop: int) -> pd.DataFrame:
     """Every single-base substitution of :func:`hbb_gene` in ``[start, stop)``: ``position``,
     ``ref``, ``alt`` (three rows per position, alternative bases in A, C, G, T order).
-    Taught in chapter 10."""
+    Taught in chapter 11."""
     gene = hbb_gene()
     if not 0 <= start < stop <= len(gene):
         raise ValueError(f"need 0 <= start < stop <= {len(gene)}; found {start}, {stop}")
@@ -210,7 +210,7 @@ def mpsa_neighbours(mpsa: pd.DataFrame, backgrounds: dict[str, str]) -> pd.DataF
         ``background``, ``row`` (its index in ``backgrounds``), ``position`` (0-8), ``ref``,
         ``alt``, ``measured`` (the neighbour's log10 PSI minus the background's).
 
-    Taught in chapter 10.
+    Taught in chapter 11.
     """
     measured = dict(zip(mpsa["sequence"], mpsa["y"]))
     rows = []
@@ -230,7 +230,7 @@ def mpsa_neighbours(mpsa: pd.DataFrame, backgrounds: dict[str, str]) -> pd.DataF
 def alt_minus_ref(maps: np.ndarray, variants: pd.DataFrame) -> np.ndarray:
     """A variant's effect read off a map: ``maps[row, alt, position] - maps[row, ref,
     position]`` for each variant (a hypothetical attribution map, or a surrogate's additive
-    parameters). ``maps`` is ``(N, 4, L)``. Taught in chapter 10."""
+    parameters). ``maps`` is ``(N, 4, L)``. Taught in chapter 11."""
     rows = variants["row"].to_numpy()
     positions = variants["position"].to_numpy()
     alt = np.array(["ACGT".index(b) for b in variants["alt"]])

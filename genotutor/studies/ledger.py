@@ -96,7 +96,7 @@ class ChapterClaims:
 
     Examples
     --------
-    >>> claims = ChapterClaims(6)
+    >>> claims = ChapterClaims(7)
     >>> row = claims.record(
     ...     sources="tseng2020fourier", claim="The prior makes attributions consistent.",
     ...     section="Does the prior help here?", verdict=REPRODUCES,

@@ -1,4 +1,4 @@
-"""Chapter 4's experiments on two limits of perturbation and gradients: redundancy trained
+"""Chapter 5's experiments on two limits of perturbation and gradients: redundancy trained
 by dropout (limit 7) and vanishing input gradients in deep plain networks (limit 8).
 
 Both train tiny CNNs on one small planted task, a CTCF-only version of the chapter-1 task
@@ -6,7 +6,7 @@ Both train tiny CNNs on one small planted task, a CTCF-only version of the chapt
 model once. Which sizes, rates, depths and seeds is decided here; the measurements use
 the library (:mod:`genotutor.interpret.ablation`, :func:`genotutor.attribution.attribute`).
 
-Taught in chapter 4.
+Taught in chapter 5.
 """
 
 from __future__ import annotations
@@ -36,8 +36,8 @@ VARIANTS = ("plain", "plain, He init", "plain, batch norm", "residual")
 class DropoutCNN(nn.Module):
     """Convolution, ReLU, channel dropout (whole filters), max pooling, a dense head.
 
-    ``nn.Dropout1d`` zeroes whole filters during training, the unit that chapter 4
-    ablates. Taught in chapter 4.
+    ``nn.Dropout1d`` zeroes whole filters during training, the unit that chapter 5
+    ablates. Taught in chapter 5.
     """
 
     def __init__(self, length: int, *, n_filters: int = 16, width: int = 15,
@@ -81,7 +81,7 @@ class DeepStack(nn.Module):
     """A stem convolution, ``depth`` blocks of width-3 convolutions, global max pooling and a
     linear read-out: the deep plain (or residual) ReLU network of limit 8.
 
-    Taught in chapter 4.
+    Taught in chapter 5.
     """
 
     def __init__(self, depth: int, *, channels: int = 16, residual: bool = False,
@@ -124,7 +124,7 @@ def dropout_model(dropout: float, *, seed: int = 0, task: dict | None = None,
     """:class:`DropoutCNN` with channel dropout ``dropout``, trained on :data:`TASK`
     (``epochs=8, patience=3`` unless given) or loaded from the cache.
 
-    Taught in chapter 4.
+    Taught in chapter 5.
     """
     spec, simulated = _task(task)
     config = {"name": "limits-dropout-cnn", "dropout": float(dropout), "task": spec}
@@ -148,7 +148,7 @@ def redundancy_table(models: dict, background: torch.Tensor, *, motif: str = "CT
 
     ``models`` maps a label (e.g. ``(rate, seed)``) to a trained model; ``target`` is what
     to follow (the logit by default; a callable such as ``lambda y: torch.sigmoid(y[:, 0])``
-    for the probability). Taught in chapter 4.
+    for the probability). Taught in chapter 5.
     """
     planted = embed(background, motif, position)
     rows = {}
@@ -185,7 +185,7 @@ def gradient_norms(depths: tuple[int, ...] = DEPTHS, *, variants: tuple[str, ...
     pandas.DataFrame
         Index: depth; one column per variant.
 
-    Taught in chapter 4.
+    Taught in chapter 5.
     """
     for variant in variants:
         check_choice(variant, "variants", VARIANTS)
@@ -212,7 +212,7 @@ def deep_model(residual: bool, *, depth: int = 8, seed: int = 0, task: dict | No
     """A plain or residual :class:`DeepStack` of ``depth`` blocks (PyTorch's default
     initialisation) trained on :data:`TASK` (``epochs=6, patience=3`` unless given).
 
-    Taught in chapter 4.
+    Taught in chapter 5.
     """
     spec, simulated = _task(task)
     config = {"name": "limits-deep-stack", "residual": bool(residual), "depth": depth,

@@ -1,11 +1,11 @@
 """The planted-task models the book trains and reuses: chapter 1's classifier, chapter 3's
-cooperative regression model and chapter 4's confounded classifier.
+cooperative regression model and chapter 5's confounded classifier.
 
 Each is simulated, trained and cached with :func:`genotutor.training.train_cached` (same
 arguments, same model, trained once), so later chapters reuse the weights of earlier ones.
 
 Taught in chapter 1 (:func:`planted_task_model`), chapter 3 (the cooperative task) and
-chapter 4 (the confounded task).
+chapter 5 (the confounded task).
 """
 
 from __future__ import annotations
@@ -232,7 +232,7 @@ def confounded_task_model(
     -------
     PlantedModel
 
-    Taught in chapter 4.
+    Taught in chapter 5.
     """
     task_seed = study_seed(task_seed)
     task = add_confounder(

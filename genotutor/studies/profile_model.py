@@ -1,4 +1,4 @@
-"""Chapter 11's two-head model: a BPNet-style network trained on planted read profiles.
+"""Chapter 12's two-head model: a BPNet-style network trained on planted read profiles.
 
 Sequences come from :func:`genotutor.simulate.planted_motif_task`; each planted driver
 motif draws reads around its centre (a Gaussian footprint, stronger for CTCF than for the
@@ -8,7 +8,7 @@ profile head, a multinomial likelihood) and the total (its counts head, squared 
 ``log(1 + total)``), as BPNet does. The planted motif positions are the ground truth its
 attributions are scored against.
 
-Taught in chapter 11, "Explaining a real model".
+Taught in chapter 12, "Explaining a real model".
 """
 
 from __future__ import annotations
@@ -45,7 +45,7 @@ class ProfileTask:
     expected : torch.Tensor, shape (N, L)
         The expected reads (the planted signal without sampling noise).
 
-    Taught in chapter 11.
+    Taught in chapter 12.
     """
 
     task: PlantedTask
@@ -74,7 +74,7 @@ def profile_task(n: int = 2000, length: int = 200, *, seed: int = 0) -> ProfileT
     -------
     ProfileTask
 
-    Taught in chapter 11.
+    Taught in chapter 12.
     """
     seed = study_seed(seed)
     task = planted_motif_task(check_positive_int(n, "n"), length, seed=seed)
@@ -99,7 +99,7 @@ def bpnet_loss(counts_weight: float = 1.0):
     log-likelihood of the reads under the profile head's softmax, plus ``counts_weight``
     times the squared error of the counts head on ``log(1 + total)``.
 
-    Returns a ``loss(output, y)`` for :func:`genotutor.training.fit`. Taught in chapter 11.
+    Returns a ``loss(output, y)`` for :func:`genotutor.training.fit`. Taught in chapter 12.
     """
     counts_weight = check_number(counts_weight, "counts_weight", minimum=0)
 
@@ -124,7 +124,7 @@ class ProfileModel:
     train, valid, test : ProfileTask
     from_cache : bool
 
-    Taught in chapter 11.
+    Taught in chapter 12.
     """
 
     model: nn.Module
@@ -169,7 +169,7 @@ def profile_model(
     -------
     ProfileModel
 
-    Taught in chapter 11.
+    Taught in chapter 12.
     """
     from genotutor.simulate import split_indices
 

@@ -1,4 +1,4 @@
-"""Chapter 9's study: SpliceAI as a teacher in the human beta-globin gene (HBB).
+"""Chapter 10's study: SpliceAI as a teacher in the human beta-globin gene (HBB).
 
 The fixed context is HBB (GenBank KU350152.1, 2,031 nt: 5' flank, exons 1-3 with introns
 1-2, 3' UTR), shipped in ``data/`` (provenance in ``data/README.md``; the same sequence as
@@ -7,7 +7,7 @@ exon 2 is made replaceable with :func:`genotutor.spliceai.make_reporter`, and th
 library's :class:`genotutor.spliceai.ReporterTeacher` scores inserts there. The file is
 read on first use, not at import.
 
-Taught in chapter 9, "A real teacher: SpliceAI".
+Taught in chapter 10, "A real teacher: SpliceAI".
 """
 
 from __future__ import annotations
@@ -23,13 +23,13 @@ _MAX_FLANK = 130  # HBB's intron 1 is 130 nt long: a longer flank would reach ex
 
 @lru_cache(maxsize=1)
 def hbb_gene() -> str:
-    """HBB's DNA, 2,031 nt, upper case. Taught in chapter 9."""
+    """HBB's DNA, 2,031 nt, upper case. Taught in chapter 10."""
     return data_path("hbb_KU350152.1.txt").read_text().strip()
 
 
 def hbb_exon2() -> tuple[int, int]:
     """HBB exon 2 (223 nt) as ``[start, stop)`` in :func:`hbb_gene`: its first base follows
-    intron 1's ...CCCTTAG, its last base precedes intron 2's GTGAGT. Taught in chapter 9."""
+    intron 1's ...CCCTTAG, its last base precedes intron 2's GTGAGT. Taught in chapter 10."""
     gene = hbb_gene()
     return gene.index("CCCTTAGGCTGCT") + 7, gene.index("CTTCAGGGTGAGT") + 7
 
@@ -50,7 +50,7 @@ def hbb_reporter(exon_length: int | None = 70, *, flank: int = 25) -> Reporter:
     -------
     genotutor.spliceai.Reporter
 
-    Taught in chapter 9.
+    Taught in chapter 10.
     """
     flank = check_positive_int(flank, "flank", minimum=6)
     if flank > _MAX_FLANK:

@@ -8,7 +8,7 @@ logomaker-ready DataFrames in a chosen gauge, single-variant effects
 (:func:`variant_effects`) and the whole loop on a DNN (:func:`explain_locus`). The model
 family is MAVE-NN's (Tareen et al. 2022), as used by SQUID (Seitz et al. 2024).
 
-Taught in chapter 7, "Surrogate models".
+Taught in chapter 8, "Surrogate models".
 """
 
 from genotutor.surrogate.analysis import (

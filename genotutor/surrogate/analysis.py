@@ -1,6 +1,6 @@
 """Using surrogates: single-variant effects, and SQUID's whole loop on a DNN.
 
-Taught in chapter 7, "Surrogate models".
+Taught in chapter 8, "Surrogate models".
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ from genotutor.validation import check_region, check_tensor
 def single_mutants(x: torch.Tensor) -> torch.Tensor:
     """All ``3 L`` single-substitution mutants of one ``(4, L)`` sequence, plus copies of
     ``x`` itself in the wild-type slots: shape ``(L * 4, 4, L)``, row ``l * 4 + c`` has
-    base ``c`` at position ``l``. Taught in chapter 7."""
+    base ``c`` at position ``l``. Taught in chapter 8."""
     length = x.shape[-1]
     mutants = x[None].repeat(4 * length, 1, 1)
     rows = torch.arange(4 * length)
@@ -55,7 +55,7 @@ def variant_effects(
     torch.Tensor, shape (4, L)
         ``effects[c, l] = f(x with base c at l) - f(x)``; zero at the bases of ``x``.
 
-    Taught in chapter 7.
+    Taught in chapter 8.
     """
     if not isinstance(surrogate, Surrogate):
         raise TypeError(f"surrogate must be a fitted Surrogate; found {type(surrogate).__name__}")
@@ -94,7 +94,7 @@ class LocusSurrogate:
     def held_out(self) -> tuple[torch.Tensor, torch.Tensor]:
         """The mutants the surrogate did not train on, cut to the window, and the model's
         outputs for them: ``(n_held, 4, L_window)`` and ``(n_held,)``, e.g. for
-        :meth:`Surrogate.scores`. Taught in chapter 7."""
+        :meth:`Surrogate.scores`. Taught in chapter 8."""
         held = torch.as_tensor(self.surrogate.valid_index)
         start, stop = self.window
         return self.library[held][..., start:stop], self.y[held]
@@ -141,7 +141,7 @@ def explain_locus(
     -------
     LocusSurrogate
 
-    Taught in chapter 7.
+    Taught in chapter 8.
     """
     check_model(model)
     n = check_positive_int(n, "n")
@@ -207,7 +207,7 @@ def explain_loci(
     list of LocusSurrogate
         In the order of ``loci``.
 
-    Taught in chapter 7.
+    Taught in chapter 8.
     """
     check_model(model)
     if isinstance(loci, torch.Tensor):

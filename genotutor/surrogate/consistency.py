@@ -2,7 +2,7 @@
 
 The same motif planted at several loci should get the same explanation at each, up to
 noise; a method whose maps of the motif differ from locus to locus is explaining noise
-(or the context). Taught in chapter 7.
+(or the context). Taught in chapter 8.
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ def motif_maps(scores: torch.Tensor | np.ndarray, sites: pd.DataFrame) -> np.nda
         The motif windows; ``-`` strand windows reverse-complemented, so all read 5'-3'
         along the motif.
 
-    Taught in chapter 7.
+    Taught in chapter 8.
     """
     array = (
         scores.detach().cpu().numpy() if isinstance(scores, torch.Tensor) else np.asarray(scores)
@@ -54,7 +54,7 @@ def motif_maps(scores: torch.Tensor | np.ndarray, sites: pd.DataFrame) -> np.nda
 def map_consistency(maps: np.ndarray) -> float:
     """Mean pairwise cosine similarity of ``(K, 4, w)`` motif maps after centring each
     position over the four bases (which removes the per-position offset that ISM, gradients
-    and gauges treat differently). 1 means the same map at every locus. Taught in chapter 7.
+    and gauges treat differently). 1 means the same map at every locus. Taught in chapter 8.
     """
     maps = np.asarray(maps, dtype=np.float64)
     if maps.ndim != 3 or len(maps) < 2:
@@ -91,7 +91,7 @@ def distances_from_mean(maps: np.ndarray, scales: np.ndarray | None = None) -> n
     -------
     np.ndarray, shape (K,)
 
-    Taught in chapter 7.
+    Taught in chapter 8.
     """
     maps = np.asarray(maps, dtype=np.float64)
     if maps.ndim != 3 or maps.shape[1] != 4 or len(maps) < 2:
@@ -121,7 +121,7 @@ def map_scales(scores: torch.Tensor | np.ndarray, windows: list[tuple[int, int]]
     -------
     np.ndarray, shape (K,)
 
-    Taught in chapter 7.
+    Taught in chapter 8.
     """
     array = (
         scores.detach().cpu().numpy() if isinstance(scores, torch.Tensor) else np.asarray(scores)

@@ -1,6 +1,6 @@
 """Fitting a surrogate model to a library and its labels, and reading it out.
 
-Taught in chapter 7, "Surrogate models".
+Taught in chapter 8, "Surrogate models".
 """
 
 from __future__ import annotations
@@ -137,7 +137,7 @@ def fit_surrogate(
     -------
     Surrogate
 
-    Taught in chapter 7.
+    Taught in chapter 8.
     """
     library = check_one_hot(library, "library")
     n, _, length = library.shape

@@ -17,7 +17,7 @@ and for each side of every pairwise term:
   ``theta_0`` is then the wild type's ``phi`` and ``theta_lc`` the effect of each single
   substitution away from it.
 
-Taught in chapter 7.
+Taught in chapter 8.
 """
 
 from __future__ import annotations
@@ -43,7 +43,7 @@ def gauge_distribution(
     frequencies : np.ndarray, shape (L, 4)
         Character frequencies of the library.
 
-    Taught in chapter 7.
+    Taught in chapter 8.
     """
     check_choice(gauge, "gauge", GAUGES)
     if gauge == "hierarchical":
@@ -76,7 +76,7 @@ def fix_gauge(
     tuple
         ``(theta_0, theta_lc, theta_pairs)`` in the new gauge.
 
-    Taught in chapter 7.
+    Taught in chapter 8.
     """
     p = np.asarray(p_lc, dtype=np.float64)
     theta = np.asarray(theta_lc, dtype=np.float64)

@@ -17,7 +17,7 @@ Both report a standard error from 25 random halves of the data:
 ``sd(estimates on halves) / sqrt(2)``. The functions here follow those recipes (the
 random draws are seeded here; MAVE-NN's are not).
 
-Taught in chapter 7, "Surrogate models".
+Taught in chapter 8, "Surrogate models".
 """
 
 from __future__ import annotations
@@ -118,7 +118,7 @@ def ksg_mutual_information(
     (float, float)
         The estimate and its standard error, in bits.
 
-    Taught in chapter 7.
+    Taught in chapter 8.
     """
     neighbours = check_positive_int(neighbours, "neighbours")
     x = _check(x, "x", neighbours, subsamples)
@@ -171,7 +171,7 @@ def knn_entropy(
     (float, float)
         The entropy and its standard error, in bits (for ``y`` in its own units).
 
-    Taught in chapter 7.
+    Taught in chapter 8.
     """
     neighbours = check_positive_int(neighbours, "neighbours")
     max_values = check_positive_int(max_values, "max_values", minimum=2 * neighbours + 2)

@@ -1,6 +1,6 @@
 """Random mutagenesis libraries around one sequence, as SQUID builds them.
 
-Taught in chapter 7, "Surrogate models".
+Taught in chapter 8, "Surrogate models".
 """
 
 from __future__ import annotations
@@ -45,7 +45,7 @@ def mutagenesis_library(
     torch.Tensor, shape (n, 4, L)
         The library; ``library[0]`` is ``x``.
 
-    Taught in chapter 7.
+    Taught in chapter 8.
     """
     if isinstance(x, torch.Tensor) and x.ndim == 2:
         x = x[None]

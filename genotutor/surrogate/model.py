@@ -14,7 +14,7 @@ a DNN's predictions on a mutagenesis library:
   (``"heteroscedastic"``), or MAVE-NN's skewed t with shapes and scale quadratic in
   ``y_hat`` (``"skewed_t"``, SQUID's default).
 
-Taught in chapter 7.
+Taught in chapter 8.
 """
 
 from __future__ import annotations
@@ -49,7 +49,7 @@ class SurrogateNet(nn.Module):
     hidden : int
         Number of tanh units K of the GE nonlinearity (50 in MAVE-NN and SQUID).
 
-    Taught in chapter 7.
+    Taught in chapter 8.
     """
 
     def __init__(self, length: int, gpmap: str, nonlinearity: str, noise: str, hidden: int):

@@ -16,7 +16,7 @@ coefficients are of order one whatever the units of ``y``.
   ``p(y | y_hat)`` (MAVE-NN's convention), ``a > b`` skews to the right, ``a = b`` is
   Student's t with ``2a`` degrees of freedom and scale ``s``.
 
-Taught in chapter 7, "Surrogate models".
+Taught in chapter 8, "Surrogate models".
 """
 
 from __future__ import annotations
@@ -92,7 +92,7 @@ def skewed_t_log_density(t: object, a: object, b: object) -> torch.Tensor:
     -------
     torch.Tensor, float64, the broadcast shape of ``t``, ``a`` and ``b``
 
-    Taught in chapter 7.
+    Taught in chapter 8.
     """
     points = torch.as_tensor(as_array(t, "t"), dtype=torch.float64)
     a, b = _shapes(a, b)
@@ -111,7 +111,7 @@ def skewed_t_mode(a: object, b: object) -> torch.Tensor:
     -------
     torch.Tensor, float64, their broadcast shape
 
-    Taught in chapter 7.
+    Taught in chapter 8.
     """
     return _mode(*_shapes(a, b))
 
@@ -132,7 +132,7 @@ def skewed_t_quantile(q: object, a: object, b: object) -> np.ndarray:
     -------
     numpy.ndarray, float64, the broadcast shape
 
-    Taught in chapter 7.
+    Taught in chapter 8.
     """
     from scipy.special import betaincinv
 
@@ -152,7 +152,7 @@ class NoiseModel(nn.Module):
     kind : {"gaussian", "heteroscedastic", "skewed_t"}
         See the module docstring; the polynomial order is :data:`NOISE_ORDER` ``[kind]``.
 
-    Taught in chapter 7.
+    Taught in chapter 8.
     """
 
     def __init__(self, kind: str):

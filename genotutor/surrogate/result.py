@@ -4,7 +4,7 @@ Fit quality as MAVE-NN reports it (``mavenn/src/model.py``: ``I_predictive``,
 ``I_variational``; SQUID's ``get_info`` prints both): the held-out log-likelihood, the
 variational information built on it, and the predictive information.
 
-Taught in chapter 7, "Surrogate models".
+Taught in chapter 8, "Surrogate models".
 """
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ from genotutor.validation import (
 
 def check_labels(y: object, n: int, name: str = "y", *, constant_ok: bool = False) -> torch.Tensor:
     """Return ``y`` as a float32 ``(n,)`` tensor; raise on wrong size or non-finite values
-    (and on constant values, unless ``constant_ok``). Taught in chapter 7."""
+    (and on constant values, unless ``constant_ok``). Taught in chapter 8."""
     if isinstance(y, pd.Series):
         y = y.to_numpy()
     array = as_array(y, name)
@@ -72,7 +72,7 @@ class Surrogate:
         The library rows held out from training (early stopping and the ``valid_*``
         scores).
 
-    Taught in chapter 7.
+    Taught in chapter 8.
     """
 
     net: SurrogateNet
@@ -114,7 +114,7 @@ class Surrogate:
         -------
         torch.Tensor, shape (N,)
 
-        Taught in chapter 7.
+        Taught in chapter 8.
         """
         check_choice(output, "output", ("y", "phi"))
         phi = self.net.latent(self._features(x))
@@ -126,7 +126,7 @@ class Surrogate:
         """``(theta_0, theta_lc (L, 4), theta_pairs (L, 4, L, 4) or None)`` in ``gauge``.
 
         Characters never seen at a position in the library get parameter 0 after gauge
-        fixing (the data say nothing about them). Taught in chapter 7.
+        fixing (the data say nothing about them). Taught in chapter 8.
         """
         check_choice(gauge, "gauge", GAUGES)
         net = self.net
@@ -152,7 +152,7 @@ class Surrogate:
         """The additive parameters as an ``(L, 4)`` DataFrame ready for logomaker.
 
         Columns A, C, G, T; index the positions in the original sequence (``start`` on).
-        Taught in chapter 7.
+        Taught in chapter 8.
         """
         _, theta_lc, _ = self.parameters(gauge=gauge)
         index = np.arange(self.start, self.start + self.length)
@@ -161,7 +161,7 @@ class Surrogate:
     def pairwise_params(self, *, gauge: str = "empirical") -> np.ndarray:
         """The pairwise parameters, shape ``(L, 4, L, 4)``, nonzero only for ``l < l'``.
 
-        Taught in chapter 7.
+        Taught in chapter 8.
         """
         if self.net.gpmap != "pairwise":
             raise ValueError("pairwise_params needs a surrogate fitted with gpmap='pairwise'")
@@ -169,7 +169,7 @@ class Surrogate:
 
     def pairwise_strength(self, *, gauge: str = "empirical") -> pd.DataFrame:
         """Size of each position pair's interaction: the root sum of squares of its 16
-        gauge-fixed parameters, as a symmetric ``(L, L)`` DataFrame. Taught in chapter 7."""
+        gauge-fixed parameters, as a symmetric ``(L, L)`` DataFrame. Taught in chapter 8."""
         pairs = self.pairwise_params(gauge=gauge)
         strength = np.sqrt((pairs**2).sum(axis=(1, 3)))
         index = np.arange(self.start, self.start + self.length)
@@ -184,7 +184,7 @@ class Surrogate:
         Columns ``phi``, ``y_hat`` and ``lower``, ``upper``: the ``band`` quantiles of
         ``p(y | y_hat)`` (MAVE-NN's ``yhat_to_yq`` default, 16 % and 84 %: about one
         standard deviation either side for Gaussian noise; uneven for a skewed t).
-        Taught in chapter 7."""
+        Taught in chapter 8."""
         points = check_positive_int(points, "points", minimum=2)
         span = check_number(span, "span", minimum=0.0, inclusive=(False, True))
         low = check_number(band[0], "band[0]", minimum=0.0, maximum=1.0, inclusive=(False, False))
@@ -204,7 +204,7 @@ class Surrogate:
 
     def r2(self, x: torch.Tensor, y: object) -> float:
         """Squared Pearson correlation of the surrogate's ``y_hat`` with ``y`` (MAVE-NN's
-        R^2). Taught in chapter 7."""
+        R^2). Taught in chapter 8."""
         y_hat = self.predict(x).double().numpy()
         labels = check_labels(y, len(y_hat)).double().numpy()
         return float(np.corrcoef(y_hat, labels)[0, 1] ** 2)
@@ -227,7 +227,7 @@ class Surrogate:
         -------
         float
 
-        Taught in chapter 7.
+        Taught in chapter 8.
         """
         features = self._features(x)
         labels = check_labels(y, len(features), constant_ok=True)
@@ -246,7 +246,7 @@ class Surrogate:
         ``H[y]`` comes from :func:`genotutor.surrogate.information.knn_entropy`; the
         second term is :meth:`log_likelihood` in bits. ``I_var <= I_pred`` up to estimation
         error; the gap measures how far the noise model is from the true ``p(y | phi)``.
-        Taught in chapter 7.
+        Taught in chapter 8.
         """
         entropy, entropy_se = knn_entropy(y, neighbours=neighbours, seed=seed)
         features = self._features(x)
@@ -261,7 +261,7 @@ class Surrogate:
     def scores(self, x: torch.Tensor, y: object, *, seed: int = 0) -> dict[str, float]:
         """Every fit-quality score at once, for a table: ``r2``, ``log_likelihood``
         (nats), ``I_var``, ``dI_var``, ``I_pred``, ``dI_pred`` (bits), as SQUID's
-        ``get_info`` reports them for MAVE-NN models. Taught in chapter 7."""
+        ``get_info`` reports them for MAVE-NN models. Taught in chapter 8."""
         i_var, d_var = self.variational_information(x, y, seed=seed)
         i_pred, d_pred = self.predictive_information(x, y, seed=seed)
         return {
@@ -281,7 +281,7 @@ class Surrogate:
         MAVE-NN's ``I_predictive`` for GE models (``mavenn/src/model.py``): the KSG
         estimator on ``phi`` (blurred by 0.01 sd) and ``y``,
         :func:`genotutor.surrogate.information.ksg_mutual_information`. ``y_hat`` is a
-        monotone function of ``phi``, so this is also ``I[y; y_hat]``. Taught in chapter 7.
+        monotone function of ``phi``, so this is also ``I[y; y_hat]``. Taught in chapter 8.
         """
         phi = self.predict(x, output="phi").double().numpy()
         labels = check_labels(y, len(phi)).double().numpy()

@@ -68,7 +68,7 @@ class AttentionExplorer(widgets.VBox):
     outputs : torch.Tensor, shape (N,)
         The model's first output for each sequence.
 
-    Taught in chapter 5.
+    Taught in chapter 6.
     """
 
     def __init__(
@@ -133,5 +133,5 @@ def attention_explorer(
     tokens: torch.Tensor | None = None,
     layer: str | None = None,
 ) -> AttentionExplorer:
-    """Build an :class:`AttentionExplorer` (chapter 5) for any attention model and sequences."""
+    """Build an :class:`AttentionExplorer` (chapter 6) for any attention model and sequences."""
     return AttentionExplorer(model, x, tokens=tokens, layer=layer)

@@ -94,7 +94,7 @@ class PriorExplorer(widgets.VBox):
     tracks : dict of str to torch.Tensor, shape (N, L)
         Each model's attribution tracks, float32, as the view holds them.
 
-    Taught in chapter 6.
+    Taught in chapter 7.
     """
 
     def __init__(
@@ -191,5 +191,5 @@ def prior_explorer(
     truth: torch.Tensor | None = None,
     freq_limit: int = 30,
 ) -> PriorExplorer:
-    """Build a :class:`PriorExplorer` (chapter 6) for any models and sequences."""
+    """Build a :class:`PriorExplorer` (chapter 7) for any models and sequences."""
     return PriorExplorer(models, x, truth=truth, freq_limit=freq_limit)

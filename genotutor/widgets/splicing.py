@@ -86,7 +86,7 @@ class SplicingExplorer(widgets.VBox):
         Each model's output after edit ``e`` (in the order of ``EDITS``) of the sequence
         with base ``b`` at position ``positions[0] + i``.
 
-    Taught in chapter 8.
+    Taught in chapter 9.
     """
 
     def __init__(
@@ -285,8 +285,8 @@ def splicing_explorer(
     positions: tuple[int, int] | None = None,
     seed: int = 0,
 ) -> SplicingExplorer:
-    """Build a :class:`SplicingExplorer` (chapters 8 and 9) for any models and sequences.
-    Taught in chapter 8."""
+    """Build a :class:`SplicingExplorer` (chapters 9 and 10) for any models and sequences.
+    Taught in chapter 9."""
     return SplicingExplorer(
         models, x, region=region, frame=frame, target=target, positions=positions, seed=seed
     )

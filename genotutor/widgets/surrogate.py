@@ -52,7 +52,7 @@ class SurrogateExplorer(widgets.VBox):
     Every combination of the controls is fitted once, when the explorer is built, with
     :func:`genotutor.surrogate.explain_locus` (with ``seed``; Gaussian noise unless
     ``fit_options`` say otherwise): ``N x
-    len(rates) x len(sizes) x 3`` fits (5 x 3 x 2 x 3 = 90 in chapter 7, about 50 s on
+    len(rates) x len(sizes) x 3`` fits (5 x 3 x 2 x 3 = 90 in chapter 8, about 50 s on
     two cores; the model labels each library once, and the three families fit it). The view
     draws from that table: per fit the additive logo (hierarchical gauge), the held-out
     R^2, the library's mean number of mutations, up to 300 held-out mutants (surrogate
@@ -99,7 +99,7 @@ class SurrogateExplorer(widgets.VBox):
         (3, POINTS: y_hat, phi, output; NaN past the held-out mutants) and ``curve``
         (4, CURVE_POINTS: phi, y_hat, lower, upper).
 
-    Taught in chapter 7.
+    Taught in chapter 8.
     """
 
     def __init__(
@@ -346,7 +346,7 @@ def _nearest(values: tuple, goal: float) -> object:
 
 
 def surrogate_explorer(model: nn.Module, x: torch.Tensor, **options: object) -> SurrogateExplorer:
-    """Build a :class:`SurrogateExplorer` (chapter 7) for any model and loci; ``options``
+    """Build a :class:`SurrogateExplorer` (chapter 8) for any model and loci; ``options``
     are its keyword arguments (``truth``, ``window``, ``centres``, ``target``, ``rates``,
-    ``sizes``, ``fit_options``, ``seed``, ``cache``). Taught in chapter 7."""
+    ``sizes``, ``fit_options``, ``seed``, ``cache``). Taught in chapter 8."""
     return SurrogateExplorer(model, x, **options)

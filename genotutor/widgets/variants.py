@@ -59,7 +59,7 @@ class VariantExplorer(widgets.VBox):
     deltas : pandas.DataFrame
         :func:`genotutor.variants.delta_scores` of the tracks (what the summary prints).
 
-    Taught in chapter 10.
+    Taught in chapter 11.
     """
 
     def __init__(

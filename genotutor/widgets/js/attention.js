@@ -1,4 +1,4 @@
-// Chapter 5's explorer: one head's (or the heads' mean) attention map of one sequence, as
+// Chapter 6's explorer: one head's (or the heads' mean) attention map of one sequence, as
 // a heat map with the marked tokens as red lines, and the attention each token receives
 // (the map's column sums). Every map was read in Python and is kept in the state, so any
 // choice of the controls is a lookup.

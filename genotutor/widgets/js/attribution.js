@@ -1,4 +1,4 @@
-// Chapters 2, 4 and 10's explorer: one attribution map of one sequence as a logo over a
+// Chapters 2, 5 and 11's explorer: one attribution map of one sequence as a logo over a
 // window, the planted truth shaded, with the map's AUROC and AUPRC. Every map of every
 // (sequence, method, correction) was computed in Python by genotutor.attribution.attribute
 // and kept in the state, so any choice of the controls is a lookup.

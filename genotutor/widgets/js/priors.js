@@ -1,4 +1,4 @@
-// Chapter 6's explorer: the Fourier prior's weights for the chosen cutoff and softness,
+// Chapter 7's explorer: the Fourier prior's weights for the chosen cutoff and softness,
 // each model's normalised spectrum of one sequence's attribution track, and the smoothed
 // tracks. Python computed only the tracks; everything the sliders change is computed here,
 // as genotutor/priors.py computes it (checked against it under Node.js by

@@ -1,4 +1,4 @@
-// Chapters 8 and 9's explorer: mutate a base of an exon and / or add or remove a
+// Chapters 9 and 10's explorer: mutate a base of an exon and / or add or remove a
 // confounder (CpG, in-frame stop codons); every model's output before and after, and the
 // logo of the edited sequence with the changed bases shaded. Every combination of the
 // controls was edited and run through the models in Python; the state holds the outputs

@@ -1,4 +1,4 @@
-// Chapter 7's explorer: a SQUID-style surrogate around a locus, for a grid of mutation
+// Chapter 8's explorer: a SQUID-style surrogate around a locus, for a grid of mutation
 // rates, library sizes and model families, all fitted in Python when the explorer was
 // built. Draws the additive logo, the held-out fit and the GE nonlinearity with its band.
 

@@ -1,4 +1,4 @@
-// Chapter 10's explorer: SpliceAI's acceptor and donor tracks around a variant, before
+// Chapter 11's explorer: SpliceAI's acceptor and donor tracks around a variant, before
 // (grey) and after (colour), and its four delta scores (all computed in Python by
 // genotutor.variants.spliceai_tracks and kept in the state, so a choice is a lookup).
 // Data: reference, alternative (V, 2, 2 d + 1) acceptor and donor probabilities; deltas
