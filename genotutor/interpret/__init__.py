@@ -1,10 +1,11 @@
 """Model-based interpretation: filters as motifs, global importance analysis, motif
-discovery from attributions, unit ablation, attention maps. (The models chapters 3 and 5
-interpret are :mod:`genotutor.studies.planted`.)
+discovery from attributions (TF-MoDISco through modisco-lite), unit ablation, attention
+maps. (The models chapters 3 and 5 interpret are :mod:`genotutor.studies.planted`.)
 
 Taught in chapter 3 ("Model-based interpretation"), chapter 5 ("What attributions
 cannot tell you"; unit ablation, :mod:`genotutor.interpret.ablation`) and chapter 6
-(attention maps, :mod:`genotutor.interpret.attention`).
+(attention maps, :mod:`genotutor.interpret.attention`); motif discovery with
+TF-MoDISco in chapter 4 (:mod:`genotutor.interpret.modisco`).
 """
 
 from genotutor.interpret.ablation import ablation_effects, motif_response
@@ -26,6 +27,7 @@ from genotutor.interpret.filters import (
     rescale_filter,
 )
 from genotutor.interpret.gia import GlobalImportance, embed, global_importance, spacing_curve
+from genotutor.interpret.modisco import Pattern, discover_motifs, seqlet_recovery
 from genotutor.interpret.seqlets import SeqletClusters, cluster_seqlets, extract_seqlets
 
 __all__ = [
@@ -40,8 +42,10 @@ __all__ = [
     "FilterPWMs",
     "ablate_filters",
     "GlobalImportance",
+    "Pattern",
     "SeqletClusters",
     "cluster_seqlets",
+    "discover_motifs",
     "embed",
     "extract_seqlets",
     "filter_activations",
@@ -50,5 +54,6 @@ __all__ = [
     "match_filters",
     "match_thresholds",
     "rescale_filter",
+    "seqlet_recovery",
     "spacing_curve",
 ]

@@ -15,6 +15,7 @@ One module per chapter's explorer.
 from genotutor.widgets.attention import AttentionExplorer, attention_explorer
 from genotutor.widgets.attribution import AttributionExplorer, attribution_explorer
 from genotutor.widgets.filters import FilterExplorer, filter_explorer
+from genotutor.widgets.motifs import MotifExplorer
 from genotutor.widgets.mutation import MutationExplorer, mutation_explorer
 from genotutor.widgets.priors import PriorExplorer, prior_explorer
 from genotutor.widgets.splicing import SplicingExplorer, splicing_explorer
@@ -28,6 +29,7 @@ __all__ = [
     "attribution_explorer",
     "FilterExplorer",
     "filter_explorer",
+    "MotifExplorer",
     "MutationExplorer",
     "PriorExplorer",
     "SurrogateExplorer",
