@@ -32,6 +32,14 @@ $(VENV)/.spliceai: | $(BIN)/python
 	$(BIN)/pip install --quiet h5py && $(BIN)/pip install --quiet --no-deps spliceai
 	touch $@
 
+# janggu's sample ChIP-seq peaks (GPL-3.0 data, read from the installed files by
+# genotutor.datasets.load_tf_peaks, never copied): the exact version, without its
+# dependencies (they would pull in TensorFlow and an old Biopython).
+JANGGU_VERSION ?= 0.10.2
+$(VENV)/.janggu: | $(BIN)/python
+	$(BIN)/pip install --quiet --no-deps janggu==$(JANGGU_VERSION)
+	touch $@
+
 # ipywidgets' and MathJax's JavaScript, served from the built book so that widgets and
 # math render offline. Needs npm; without it the book falls back to the CDN.
 widgets-js:
@@ -64,11 +72,11 @@ mathjax-js:
 	  $(MATHJAX_ES5)/sre $(WIDGETS_JS)/mathjax/
 	cp -r $(MATHJAX_ES5)/output/chtml $(MATHJAX_ES5)/output/chtml.js $(WIDGETS_JS)/mathjax/output/
 
-book: $(VENV)/.installed-test,book,bench,lab $(VENV)/.spliceai widgets-js
+book: $(VENV)/.installed-test,book,bench,lab,motifs $(VENV)/.spliceai $(VENV)/.janggu widgets-js
 	$(BIN)/jupyter-book build book -W --keep-going
 	$(BIN)/python benchmarks/book_timing.py book/_build
 
-test: $(VENV)/.installed-test,book,bench,lab $(VENV)/.spliceai
+test: $(VENV)/.installed-test,book,bench,lab,motifs $(VENV)/.spliceai $(VENV)/.janggu
 	$(BIN)/python -m pytest -q
 
 # Re-draws: every chapter executed from an empty model cache with every seed of the studies
@@ -78,7 +86,7 @@ test: $(VENV)/.installed-test,book,bench,lab $(VENV)/.spliceai
 CHAPTERS := $(sort $(wildcard book/[0-9][0-9]_*.md))
 REDRAWS ?= 1 2
 ONE_THREAD ?= yes
-book-redraw: $(VENV)/.installed-test,book,bench,lab $(VENV)/.spliceai
+book-redraw: $(VENV)/.installed-test,book,bench,lab,motifs $(VENV)/.spliceai $(VENV)/.janggu
 	@for k in $(REDRAWS); do \
 	  echo "== re-draw $$k (GENOTUTOR_SEED_OFFSET=$$k), cold"; \
 	  $(BIN)/python benchmarks/run_chapter.py $(CHAPTERS) --cold --seed-offset $$k || exit 1; \
@@ -92,7 +100,7 @@ book-redraw: $(VENV)/.installed-test,book,bench,lab $(VENV)/.spliceai
 # the last `make book` filled: they must print what the book build printed
 # (benchmarks/compare_outputs.py), whatever ran before each chapter.
 RERUN_DIR ?= book/_build/rerun
-book-rerun: $(VENV)/.installed-test,book,bench,lab $(VENV)/.spliceai
+book-rerun: $(VENV)/.installed-test,book,bench,lab,motifs $(VENV)/.spliceai $(VENV)/.janggu
 	rm -rf $(RERUN_DIR)
 	$(BIN)/python benchmarks/run_chapter.py $(shell printf '%s\n' $(CHAPTERS) | sort -r) \
 	  --save $(RERUN_DIR)
@@ -102,7 +110,7 @@ book-rerun: $(VENV)/.installed-test,book,bench,lab $(VENV)/.spliceai
 # opens it as a notebook (jupyter/overrides.json sets jupytext's viewer as the default for
 # Markdown), and saving writes the MyST Markdown back.
 LAB_OPTIONS ?=
-lab: $(VENV)/.installed-test,book,bench,lab $(VENV)/.spliceai
+lab: $(VENV)/.installed-test,book,bench,lab,motifs $(VENV)/.spliceai $(VENV)/.janggu
 	$(BIN)/jupyter lab --notebook-dir=book --LabApp.app_settings_dir=$(CURDIR)/jupyter \
 	  $(if $(filter 0,$(shell id -u)),--allow-root) $(LAB_OPTIONS)
 
@@ -113,5 +121,5 @@ clean-book:
 	rm -rf book/_build
 
 # Open every built chapter in headless Chromium, offline (after `make book`).
-browser-test: $(VENV)/.installed-test,book,bench,lab $(VENV)/.spliceai
+browser-test: $(VENV)/.installed-test,book,bench,lab,motifs $(VENV)/.spliceai $(VENV)/.janggu
 	$(BIN)/python -m pytest -q -m browser tests/test_browser.py

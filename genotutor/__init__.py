@@ -31,9 +31,9 @@ from genotutor.evaluation import (
     randomization_check,
     stability,
 )
-from genotutor.interpret import filters_to_pwms, global_importance, match_filters
+from genotutor.interpret import discover_motifs, filters_to_pwms, global_importance, match_filters
 from genotutor.models import Basset, DeepBind
-from genotutor.motifs import get_motif, jaspar_motifs
+from genotutor.motifs import get_motif, jaspar_motifs, match_motifs
 from genotutor.plotting import logo
 from genotutor.priors import fourier_prior_loss
 from genotutor.sequences import (
@@ -58,6 +58,7 @@ __all__ = [
     "attribution_auroc",
     "auroc",
     "correct_gradients",
+    "discover_motifs",
     "decode",
     "dinucleotide_shuffle",
     "distill",
@@ -71,6 +72,7 @@ __all__ = [
     "get_motif",
     "global_importance",
     "jaspar_motifs",
+    "match_motifs",
     "logo",
     "make_baseline",
     "match_filters",

@@ -320,4 +320,5 @@ from genotutor.motif_search import (  # noqa: E402, F401  (re-exported)
     instance_spacing,
     jaspar_vertebrates,
     match_motifs,
+    trim_by_contribution,
 )

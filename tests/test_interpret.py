@@ -363,30 +363,11 @@ def test_seqlets_land_on_the_planted_sites():
     assert seqlets["score"].is_monotonic_decreasing
 
 
-@pytest.mark.slow
-def test_clusters_separate_the_two_motifs_and_match_them():
-    x, scores, truth = _planted_scores()
-    seqlets = interpret.extract_seqlets(
-        scores, x, width=10, flank=3, quantile=0.9, max_per_sequence=1
-    )
-    clusters = interpret.cluster_seqlets(scores, x, seqlets, max_shift=4, min_size=5)
-    table = clusters.match()
-    assert sorted(table["match"]) == ["CTCF", "SPI1"]
-    assert (table["score"] > 0.9).all()
-    members = clusters.members.merge(truth, on="sequence")
-    assert members.groupby("cluster")["motif"].nunique().max() == 1  # pure clusters
-    for _, group in members.groupby("cluster"):  # strands relative to the first member agree
-        relative = group["strand_x"] == group["strand_y"]
-        assert relative.all() or (~relative).all()
-
-
 def test_seqlet_functions_check_their_input(one_hot_batch):
     with pytest.raises(ValueError, match="shape of x"):
         interpret.extract_seqlets(one_hot_batch[:, :, :10], one_hot_batch)
     with pytest.raises(ValueError, match="quantile"):
         interpret.extract_seqlets(one_hot_batch, one_hot_batch, quantile=1.5)
-    with pytest.raises(ValueError, match="columns"):
-        interpret.cluster_seqlets(one_hot_batch, one_hot_batch, pd.DataFrame({"a": [1]}))
 
 
 # --------------------------------------------------------------------------- widget

@@ -28,7 +28,7 @@ from genotutor.interpret.filters import (
 )
 from genotutor.interpret.gia import GlobalImportance, embed, global_importance, spacing_curve
 from genotutor.interpret.modisco import Pattern, discover_motifs, seqlet_recovery
-from genotutor.interpret.seqlets import SeqletClusters, cluster_seqlets, extract_seqlets
+from genotutor.interpret.seqlets import extract_seqlets
 
 __all__ = [
     "ablation_effects",
@@ -43,8 +43,6 @@ __all__ = [
     "ablate_filters",
     "GlobalImportance",
     "Pattern",
-    "SeqletClusters",
-    "cluster_seqlets",
     "discover_motifs",
     "embed",
     "extract_seqlets",
