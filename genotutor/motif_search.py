@@ -18,7 +18,7 @@ import pandas as pd
 import torch
 
 from genotutor.datasets import checked_path
-from genotutor.validation import _describe, check_choice, check_number, check_positive_int
+from genotutor.validation import check_choice, check_number, check_positive_int, describe
 
 JASPAR_FILE = "jaspar2024_vertebrates.tsv.gz"
 JASPAR_SHA256 = "951a6509720e3b86a8b5fa27291f215c8a7c08e1cae15e9d5c762246eaa859aa"
@@ -58,7 +58,7 @@ def _probability_matrix(matrix: object, name: str) -> np.ndarray:
     if isinstance(matrix, torch.Tensor):
         matrix = matrix.detach().cpu().numpy()
     if not isinstance(matrix, np.ndarray):
-        raise TypeError(f"{name} must be a (4, w) array or a Pattern; found {_describe(matrix)}")
+        raise TypeError(f"{name} must be a (4, w) array or a Pattern; found {describe(matrix)}")
     if matrix.ndim != 2 or matrix.shape[0] != 4 or matrix.shape[1] < 1:
         hint = (
             " (it looks like (w, 4): transpose it)"
@@ -218,15 +218,13 @@ def find_instances(
     Taught in chapter 4.
     """
     if not isinstance(motifs, dict):
-        raise TypeError(
-            f"motifs must be a dict of name to (4, w) matrix; found {_describe(motifs)}"
-        )
+        raise TypeError(f"motifs must be a dict of name to (4, w) matrix; found {describe(motifs)}")
     matrices = _queries(motifs, 0.3)
     threshold = check_number(threshold, "threshold", minimum=0, maximum=1, inclusive=(False, False))
     if isinstance(x, torch.Tensor):
         x = x.detach().cpu().numpy()
     if not isinstance(x, np.ndarray) or x.ndim != 3 or x.shape[1] != 4:
-        raise ValueError(f"x must be one-hot of shape (N, 4, L); found {_describe(x)}")
+        raise ValueError(f"x must be one-hot of shape (N, 4, L); found {describe(x)}")
     try:
         from memelite import fimo
     except ImportError:

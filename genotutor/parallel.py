@@ -20,7 +20,7 @@ import numpy as np
 import torch
 
 from genotutor.progress import progress_bar
-from genotutor.validation import _describe, check_positive_int
+from genotutor.validation import check_positive_int, describe
 
 Task = TypeVar("Task")
 Result = TypeVar("Result")
@@ -71,7 +71,7 @@ def run_tasks(
         if not (hasattr(executor, "submit") and hasattr(executor, "map")):
             raise TypeError(
                 "executor must be a concurrent.futures.Executor (a thread or process pool, or "
-                f"a Dask client's get_executor()); found {_describe(executor)}"
+                f"a Dask client's get_executor()); found {describe(executor)}"
             )
     tasks = list(tasks)
     if executor is None:

@@ -16,7 +16,6 @@ import numpy as np
 import torch
 
 from genotutor.validation import (  # noqa: F401  (re-exported: the one validation family)
-    _describe,
     as_array,
     check_bool,
     check_choice,
@@ -27,6 +26,7 @@ from genotutor.validation import (  # noqa: F401  (re-exported: the one validati
     check_region,
     check_target,
     check_tensor,
+    describe,
 )
 
 ALPHABET = "ACGT"
@@ -63,13 +63,13 @@ def one_hot(sequences: str | Sequence[str], *, unknown: str = "error") -> torch.
         sequences = [sequences]
     if not isinstance(sequences, Sequence) or isinstance(sequences, bytes):
         raise TypeError(
-            f"sequences must be a string or a list of strings; found {_describe(sequences)}"
+            f"sequences must be a string or a list of strings; found {describe(sequences)}"
         )
     if len(sequences) == 0:
         raise ValueError("sequences is empty; expected at least one sequence")
     for i, seq in enumerate(sequences):
         if not isinstance(seq, str):
-            raise TypeError(f"sequences[{i}] must be a string; found {_describe(seq)}")
+            raise TypeError(f"sequences[{i}] must be a string; found {describe(seq)}")
     lengths = {len(s) for s in sequences}
     if len(lengths) > 1:
         raise ValueError(

@@ -12,7 +12,8 @@ or probes a model takes the same two arguments to say which number to follow:
 
 :func:`select` applies the two to a model's raw return value, :class:`TargetModel` wraps a
 model so that it returns that scalar as ``(N, 1)`` (what captum and the attribution
-methods take), and :func:`target_values` runs a model over many sequences in batches.
+methods take); :func:`genotutor.training.predict` takes the same two arguments to run a
+model over many sequences in batches.
 
 Taught in chapter 12, "Explaining a real model" (a profile head; chapter 2 uses an int).
 """
@@ -25,16 +26,17 @@ import numpy as np
 import torch
 from torch import nn
 
-from genotutor.progress import progress_bar
-from genotutor.training import evaluating
-from genotutor.validation import _describe, check_model, check_positive_int, check_tensor
+from genotutor.validation import check_model, describe
 
 Output = int | str | None
 Target = int | slice | Sequence[int] | Callable[[torch.Tensor], torch.Tensor]
 
 
-def _pick(raw: object, output: Output) -> torch.Tensor:
-    """The element ``output`` of a model's return value (or the value itself)."""
+def select_output(raw: object, output: Output) -> torch.Tensor:
+    """The element ``output`` of a model's return value (or the value itself, a tensor).
+
+    Taught in chapter 12.
+    """
     if isinstance(raw, torch.Tensor):
         if output is not None:
             raise ValueError(
@@ -63,10 +65,10 @@ def _pick(raw: object, output: Output) -> torch.Tensor:
         value = raw[int(output)]
     else:
         raise TypeError(
-            f"the model must return a tensor, tuple, list or dict; found {_describe(raw)}"
+            f"the model must return a tensor, tuple, list or dict; found {describe(raw)}"
         )
     if not isinstance(value, torch.Tensor):
-        raise TypeError(f"output {output!r} of the model is not a tensor; found {_describe(value)}")
+        raise TypeError(f"output {output!r} of the model is not a tensor; found {describe(value)}")
     return value
 
 
@@ -93,7 +95,7 @@ def _columns(selected: torch.Tensor, target: Target) -> torch.Tensor:
             raise ValueError("target must name at least one column; found an empty sequence")
     for column in index:
         if isinstance(column, (bool, np.bool_)) or not isinstance(column, (int, np.integer)):
-            raise TypeError(f"target must hold ints (column indices); found {_describe(column)}")
+            raise TypeError(f"target must hold ints (column indices); found {describe(column)}")
         if not 0 <= column < n_columns:
             raise ValueError(
                 f"target must be in [0, {n_columns - 1}] (the output has {n_columns} "
@@ -114,7 +116,7 @@ def check_target_spec(target: object) -> Target:
         return list(target)
     raise TypeError(
         "target must be an int (a column), a slice or a sequence of ints (their sum), or a "
-        f"callable mapping the selected output to (N,); found {_describe(target)}"
+        f"callable mapping the selected output to (N,); found {describe(target)}"
     )
 
 
@@ -137,7 +139,7 @@ def select(raw: object, *, output: Output = None, target: Target = 0) -> torch.T
     Taught in chapter 12.
     """
     target = check_target_spec(target)
-    selected = _pick(raw, output)
+    selected = select_output(raw, output)
     if not callable(target):
         return _columns(selected, target)
     value = target(selected)
@@ -145,7 +147,7 @@ def select(raw: object, *, output: Output = None, target: Target = 0) -> torch.T
     if isinstance(value, torch.Tensor) and value.ndim == 2 and value.shape[1] == 1:
         value = value[:, 0]
     if not isinstance(value, torch.Tensor) or tuple(value.shape) != (n,):
-        found = tuple(value.shape) if isinstance(value, torch.Tensor) else _describe(value)
+        found = tuple(value.shape) if isinstance(value, torch.Tensor) else describe(value)
         raise ValueError(
             f"a callable target must map the selected output (shape {tuple(selected.shape)}) "
             f"to shape ({n},), one value per sequence; it returned {found}"
@@ -182,48 +184,3 @@ def plain(model: nn.Module, *, output: Output = None, target: Target = 0) -> tup
     if output is None and isinstance(target, int):
         return model, target
     return TargetModel(model, output=output, target=target), 0
-
-
-def target_values(
-    model: nn.Module,
-    x: torch.Tensor,
-    *,
-    output: Output = None,
-    target: Target = 0,
-    batch_size: int = 512,
-    device: object = None,
-    progress: bool = False,
-) -> torch.Tensor:
-    """The value to explain for each sequence, in eval mode, without gradients, in batches.
-
-    Parameters
-    ----------
-    model : torch.nn.Module
-    x : torch.Tensor, shape (N, 4, L)
-    output, target
-        See the module docstring.
-    batch_size : int
-    device : str or torch.device, optional
-        Where to run (the model's own device by default).
-    progress : bool
-        Show a progress bar (off by default: the library's own callers run it on small
-        batches; :func:`genotutor.variants.score_variants` turns it on).
-
-    Returns
-    -------
-    torch.Tensor, shape (N,)
-        On ``x``'s device.
-
-    Taught in chapter 12.
-    """
-    check_model(model)
-    check_tensor(x, "x", ndim=3, channels=None)
-    batch_size = check_positive_int(batch_size, "batch_size")
-    target = check_target_spec(target)
-    parts = []
-    with evaluating(model, device) as here, torch.no_grad():
-        starts = range(0, len(x), batch_size)
-        for start in progress_bar(starts, desc="predict", progress=progress):
-            raw = model(x[start : start + batch_size].to(here))
-            parts.append(select(raw, output=output, target=target))
-    return torch.cat(parts).to(x.device)

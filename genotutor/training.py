@@ -21,6 +21,7 @@ from torch import nn
 from genotutor.cache import TrainedModel, train_or_load
 from genotutor.progress import progress_bar
 from genotutor.seeding import seeded
+from genotutor.targets import Output, Target, check_target_spec, select, select_output
 from genotutor.validation import (
     check_bool,
     check_choice,
@@ -191,7 +192,7 @@ def fit(
     generator = torch.Generator().manual_seed(seed)  # the batch order
     best_loss, best_epoch, best_state, waited, rows = float("inf"), 0, None, 0, []
     # dropout draws from torch's global generator: a seeded fork of it, the caller's kept
-    with running(model, device, train=True) as here, seeded(seed, here):
+    with on_device(model, device, train=True) as here, seeded(seed, here):
         options["optimiser"] = torch.optim.Adam(
             model.parameters(), lr=lr, weight_decay=weight_decay
         )
@@ -231,7 +232,7 @@ def model_device(model: nn.Module) -> torch.device:
 
 
 @contextmanager
-def running(
+def on_device(
     model: nn.Module, device: object = None, *, train: bool = False
 ) -> Iterator[torch.device]:
     """Run ``model`` for a block on ``device`` in eval (or train) mode, then put it back.
@@ -269,37 +270,83 @@ def evaluating(model: nn.Module, device: object = None) -> Iterator[torch.device
     for its outputs (prediction, attribution, GIA, probes) goes through it. Both are
     restored in ``finally``, so also after an error. Taught in chapter 1.
     """
-    with running(model, device, train=False) as here:
+    with on_device(model, device, train=False) as here:
         yield here
 
 
+def _concatenated(parts: list) -> object:
+    """Batches of a model's return value joined along the batch axis, in the same structure."""
+    first = parts[0]
+    if isinstance(first, torch.Tensor):
+        return torch.cat(parts)
+    if isinstance(first, Mapping):
+        return {key: torch.cat([part[key] for part in parts]) for key in first}
+    return type(first)(torch.cat(list(pieces)) for pieces in zip(*parts))
+
+
+def _to(value: object, device: torch.device) -> object:
+    if isinstance(value, torch.Tensor):
+        return value.to(device)
+    if isinstance(value, Mapping):
+        return {key: item.to(device) for key, item in value.items()}
+    return type(value)(item.to(device) for item in value)
+
+
 def predict(
-    model: nn.Module, x: torch.Tensor, *, batch_size: int = 512, device: object = None
-) -> torch.Tensor:
-    """Model outputs for ``x`` in eval mode, without gradients, in batches.
+    model: nn.Module,
+    x: torch.Tensor,
+    *,
+    output: Output = None,
+    target: Target | None = None,
+    batch_size: int = 512,
+    device: object = None,
+    progress: bool = True,
+) -> object:
+    """Model outputs for ``x`` in eval mode, without gradients, in batches: the one batched
+    forward pass of genotutor (attribution, ISM, probes, explorers and studies go through it).
 
     Parameters
     ----------
     model : torch.nn.Module
     x : torch.Tensor, shape (N, 4, L)
+    output : int or str, optional
+        Which element of a tuple/list (index) or dict (key) the model returns; see
+        :mod:`genotutor.targets`. None: the model's whole return value.
+    target : int, slice, sequence of int or callable, optional
+        Reduce the (selected) output to one value per sequence, as every attribution method
+        does (see :func:`genotutor.targets.select`). None: the output itself.
     batch_size : int
         Sequences per forward pass.
     device : str or torch.device, optional
-        Where to run (the model's own device by default); see :func:`running`.
+        Where to run (the model's own device by default); see :func:`on_device`.
+    progress : bool
+        A progress bar over the batches (shown only when there is more than one).
 
     Returns
     -------
-    torch.Tensor, shape (N, T)
-        On ``x``'s device.
+    torch.Tensor, shape (N, T) (or the model's tuple / dict of ``(N, ...)`` tensors)
+        With ``target``: shape ``(N,)``. On ``x``'s device.
 
-    The model's mode and device are restored afterwards. Taught in chapter 1.
+    The model's mode and device are restored afterwards. Taught in chapter 1 (``output=``
+    and ``target=`` in chapter 12).
     """
     check_model(model)
     check_tensor(x, "x", ndim=3, channels=None)
     batch_size = check_positive_int(batch_size, "batch_size")
+    show = check_bool(progress, "progress") and len(x) > batch_size
+    if target is not None:
+        target = check_target_spec(target)
+    parts = []
     with evaluating(model, device) as here, torch.no_grad():
-        parts = [model(x[i : i + batch_size].to(here)) for i in range(0, len(x), batch_size)]
-    return torch.cat(parts).to(x.device)
+        starts = range(0, len(x), batch_size)
+        for start in progress_bar(starts, desc="predict", progress=show):
+            raw = model(x[start : start + batch_size].to(here))
+            if target is not None:
+                raw = select(raw, output=output, target=target)
+            elif output is not None:
+                raw = select_output(raw, output)
+            parts.append(raw)
+    return _to(_concatenated(parts), x.device)
 
 
 def train_cached(

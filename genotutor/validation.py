@@ -18,7 +18,9 @@ import numpy as np
 import torch
 
 
-def _describe(value: object) -> str:
+def describe(value: object) -> str:
+    """A short description of a found value for error messages: a tensor's or array's dtype
+    and shape, otherwise its type and (truncated) repr. Taught in chapter 1 (the errors)."""
     if isinstance(value, torch.Tensor):
         return f"a {value.dtype} tensor of shape {tuple(value.shape)}"
     if isinstance(value, np.ndarray):
@@ -65,7 +67,7 @@ def check_tensor(
         If its shape is wrong, it is empty, or it holds non-finite values.
     """
     if not isinstance(x, torch.Tensor):
-        raise TypeError(f"{name} must be a torch.Tensor; found {_describe(x)}")
+        raise TypeError(f"{name} must be a torch.Tensor; found {describe(x)}")
     if not torch.is_floating_point(x):
         raise TypeError(
             f"{name} must be a floating-point tensor (one-hot float32); found dtype {x.dtype}. "
@@ -109,7 +111,7 @@ def check_one_hot(x: object, name: str) -> torch.Tensor:
 def check_positive_int(value: object, name: str, *, minimum: int = 1) -> int:
     """Return ``value`` if it is an int >= ``minimum``, else raise a clear error."""
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
-        raise TypeError(f"{name} must be an integer; found {_describe(value)}")
+        raise TypeError(f"{name} must be an integer; found {describe(value)}")
     if value < minimum:
         raise ValueError(f"{name} must be >= {minimum}; found {value}")
     return int(value)
@@ -130,7 +132,7 @@ def check_model(model: object, name: str = "model") -> torch.nn.Module:
     them afterwards (:func:`genotutor.training.evaluating`).
     """
     if not isinstance(model, torch.nn.Module):
-        raise TypeError(f"{name} must be a torch.nn.Module; found {_describe(model)}")
+        raise TypeError(f"{name} must be a torch.nn.Module; found {describe(model)}")
     return model
 
 
@@ -142,7 +144,7 @@ def check_device(device: object, name: str = "device") -> torch.device | None:
     if not isinstance(device, (str, torch.device)):
         raise TypeError(
             f"{name} must be None, a string such as 'cpu' or 'cuda', or a torch.device; "
-            f"found {_describe(device)}"
+            f"found {describe(device)}"
         )
     try:
         resolved = torch.device(device)
@@ -165,7 +167,7 @@ def check_bool(value: object, name: str) -> bool:
     A string such as ``"no"`` is not taken as true: it is an error.
     """
     if not isinstance(value, (bool, np.bool_)):
-        raise TypeError(f"{name} must be True or False; found {_describe(value)}")
+        raise TypeError(f"{name} must be True or False; found {describe(value)}")
     return bool(value)
 
 
@@ -188,7 +190,7 @@ def check_number(
         Bounds; ``inclusive`` says whether each bound itself is allowed.
     """
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, float, np.number)):
-        raise TypeError(f"{name} must be a number; found {_describe(value)}")
+        raise TypeError(f"{name} must be a number; found {describe(value)}")
     number = float(value)
     if not math.isfinite(number):
         raise ValueError(f"{name} must be a finite number; found {value!r}")
@@ -209,7 +211,7 @@ def check_target(target: object, n_outputs: int, name: str = "target") -> int:
     Python and NumPy integers are accepted alike.
     """
     if isinstance(target, (bool, np.bool_)) or not isinstance(target, (int, np.integer)):
-        raise TypeError(f"{name} must be an int (an output index); found {_describe(target)}")
+        raise TypeError(f"{name} must be an int (an output index); found {describe(target)}")
     if not 0 <= target < n_outputs:
         raise ValueError(
             f"{name} must be in [0, {n_outputs - 1}] (the model has {n_outputs} "
@@ -236,7 +238,7 @@ def check_region(
         )
     ):
         kinds = "a pair (start, stop) of ints" + (" or None" if allow_none else "")
-        raise TypeError(f"{name} must be {kinds}; found {_describe(region)}")
+        raise TypeError(f"{name} must be {kinds}; found {describe(region)}")
     start, stop = int(region[0]), int(region[1])
     if not 0 <= start < stop <= length:
         raise ValueError(
@@ -267,12 +269,12 @@ def as_array(
     if isinstance(values, torch.Tensor):
         values = values.detach().cpu().double().numpy()
     if isinstance(values, (str, bytes, dict)) or values is None:
-        raise TypeError(f"{name} must be a tensor or array of numbers; found {_describe(values)}")
+        raise TypeError(f"{name} must be a tensor or array of numbers; found {describe(values)}")
     try:
         array = np.asarray(values, dtype=np.float64)
     except (TypeError, ValueError):
         raise TypeError(
-            f"{name} must be a tensor or array of numbers; found {_describe(values)}"
+            f"{name} must be a tensor or array of numbers; found {describe(values)}"
         ) from None
     allowed = None if ndim is None else ((ndim,) if isinstance(ndim, int) else tuple(ndim))
     if allowed is not None and array.ndim not in allowed:

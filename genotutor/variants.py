@@ -43,9 +43,9 @@ from torch import nn
 
 from genotutor.progress import progress_bar
 from genotutor.sequences import ALPHABET, one_hot
-from genotutor.targets import Output, Target, target_values
-from genotutor.training import evaluating
-from genotutor.validation import _describe, check_model, check_one_hot, check_positive_int
+from genotutor.targets import Output, Target
+from genotutor.training import evaluating, predict
+from genotutor.validation import check_model, check_one_hot, check_positive_int, describe
 
 SPLICEAI_CONTEXT = 10_000
 DELTA_COLUMNS = ("acceptor_gain", "acceptor_loss", "donor_gain", "donor_loss")
@@ -56,7 +56,7 @@ def _check_table(variants: object, columns: tuple[str, ...]) -> pd.DataFrame:
     if not isinstance(variants, pd.DataFrame):
         raise TypeError(
             f"variants must be a pandas DataFrame with columns {list(columns)}; "
-            f"found {_describe(variants)}"
+            f"found {describe(variants)}"
         )
     missing = [c for c in columns if c not in variants.columns]
     if missing:
@@ -151,8 +151,8 @@ def score_variants(
     mutants[index, torch.tensor([ALPHABET.index(a) for a in alts]), positions] = 1
     unique_rows, inverse = torch.unique(rows, return_inverse=True)
     options = dict(output=output, target=target, device=device, batch_size=batch_size)
-    reference = target_values(model, x[unique_rows], **options, progress=False)[inverse]
-    alternative = target_values(model, mutants, **options, progress=progress)
+    reference = predict(model, x[unique_rows], **options, progress=False)[inverse]
+    alternative = predict(model, mutants, **options, progress=progress)
     table["ref_score"] = reference.cpu().double().numpy()
     table["alt_score"] = alternative.cpu().double().numpy()
     table["effect"] = table["alt_score"] - table["ref_score"]
@@ -188,7 +188,7 @@ class SpliceTracks:
 
 def _check_sequence(sequence: object) -> str:
     if not isinstance(sequence, str) or not sequence:
-        raise TypeError(f"sequence must be a non-empty DNA string; found {_describe(sequence)}")
+        raise TypeError(f"sequence must be a non-empty DNA string; found {describe(sequence)}")
     text = sequence.upper()
     bad = sorted(set(text) - set(ALPHABET + "N"))
     if bad:
@@ -343,7 +343,7 @@ def delta_scores(tracks: SpliceTracks) -> pd.DataFrame:
     Taught in chapter 11.
     """
     if not isinstance(tracks, SpliceTracks):
-        raise TypeError(f"tracks must come from spliceai_tracks; found {_describe(tracks)}")
+        raise TypeError(f"tracks must come from spliceai_tracks; found {describe(tracks)}")
     table = tracks.variants.copy()
     change = tracks.alternative - tracks.reference  # (V, 3, W)
     for channel, kind in ((1, "acceptor"), (2, "donor")):

@@ -653,7 +653,7 @@ def _table_model() -> nn.Module:
 
 
 def test_the_option_tables_cover_every_option_of_every_method():
-    from genotutor.attribution import _OPTIONS
+    from genotutor.attribution.dispatch import _OPTIONS
 
     assert set(OPTION_GOOD) == set(OPTION_BAD) == set(METHODS)
     for method in METHODS:

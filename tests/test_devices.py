@@ -30,7 +30,7 @@ def test_running_moves_and_restores(monkeypatch):
     model = _Recorder().train()
     monkeypatch.setattr(training, "check_device", lambda device: torch.device(device))
     with pytest.raises(RuntimeError, match="inside"):
-        with training.running(model, "cuda:3") as here:
+        with training.on_device(model, "cuda:3") as here:
             assert here == torch.device("cuda:3") and not model.training
             raise RuntimeError("inside")
     assert model.moves == [torch.device("cuda:3"), torch.device("cpu")]
@@ -39,9 +39,9 @@ def test_running_moves_and_restores(monkeypatch):
 
 def test_running_leaves_a_model_in_place_by_default():
     model = _Recorder()
-    with training.running(model) as here:
+    with training.on_device(model) as here:
         assert here == torch.device("cpu")
-    with training.running(model, "cpu"):
+    with training.on_device(model, "cpu"):
         pass
     assert model.moves == []
 

@@ -11,12 +11,12 @@ from torch import nn
 from genotutor.sequences import dinucleotide_shuffle
 from genotutor.training import evaluating  # noqa: F401  (re-exported for the methods)
 from genotutor.validation import (
-    _describe,
     check_bool,
     check_choice,
     check_number,
     check_positive_int,
     check_tensor,
+    describe,
 )
 
 BASELINES = ("zeros", "uniform", "shuffle")
@@ -78,7 +78,7 @@ def check_fast(value: object) -> bool | str:
     if isinstance(value, str) and value == "auto":
         return value
     if not isinstance(value, (bool, np.bool_)):
-        raise TypeError(f"fast must be True or False (or 'auto'); found {_describe(value)}")
+        raise TypeError(f"fast must be True or False (or 'auto'); found {describe(value)}")
     return bool(value)
 
 

@@ -34,13 +34,13 @@ from genotutor.attribution._common import (
 from genotutor.progress import progress_bar
 from genotutor.targets import Output, Target, plain
 from genotutor.validation import (
-    _describe,
     check_bool,
     check_choice,
     check_model,
     check_positive_int,
     check_target,
     check_tensor,
+    describe,
 )
 
 LAYER_METHODS = ("deeplift_shap", "deeplift", "gradient_x_activation")
@@ -79,7 +79,7 @@ def resolve_layer(model: nn.Module, layer: object) -> tuple[str, nn.Module]:
             f"submodules are {shown or 'none'}"
         )
     raise TypeError(
-        f"layer must be a submodule of model or its name (a str); found {_describe(layer)}"
+        f"layer must be a submodule of model or its name (a str); found {describe(layer)}"
     )
 
 
@@ -106,7 +106,7 @@ class _Tap:
         if not isinstance(output, torch.Tensor):
             raise TypeError(
                 f"layer {self.name!r} must return one tensor to attribute to its units; it "
-                f"returned {_describe(output)}"
+                f"returned {describe(output)}"
             )
         self.value = output.detach()
         if self.mode == "record":

@@ -15,7 +15,7 @@ from torch import nn
 from genotutor.cache import array_digest, model_digest
 from genotutor.distill.students import AdditiveStudent, NeuralBasisStudent
 from genotutor.simulate import split_indices
-from genotutor.targets import Output, Target, target_values
+from genotutor.targets import Output, Target
 from genotutor.training import predict, train_cached
 from genotutor.validation import (
     as_array,
@@ -147,7 +147,9 @@ def distill(
     n_valid = int(round(valid_fraction * n))
     if n_valid < 1 or n - n_valid < 1:
         raise ValueError(f"sequences has {n} rows; too few to hold out {valid_fraction:.0%}")
-    y = target_values(teacher, sequences, output=output, target=target, device=device)[:, None]
+    y = predict(teacher, sequences, output=output, target=target, device=device, progress=False)[
+        :, None
+    ]
     train_index, valid_index, _ = split_indices(n, valid=valid_fraction, test=0.0, seed=seed)
     train_index, valid_index = np.sort(train_index), np.sort(valid_index)
     config = {
@@ -282,7 +284,7 @@ def fidelity(
     check_model(teacher, "teacher")
     check_tensor(x, "x")
     check_choice(scale, "scale", FIDELITY_SCALES)
-    teacher_values = target_values(teacher, x, output=output, target=target)
+    teacher_values = predict(teacher, x, output=output, target=target, progress=False)
     student_values = predict(student, x)[:, 0]
     if scale == "probability":
         teacher_values, student_values = (

@@ -14,7 +14,7 @@ from torch import nn
 
 from genotutor.sequences import check_model, check_positive_int, check_tensor
 from genotutor.splicing.features import ACTIONS, count_feature, edit_feature
-from genotutor.targets import Output, Target, target_values
+from genotutor.targets import Output, Target
 from genotutor.training import predict
 
 Truth = Callable[[torch.Tensor], torch.Tensor] | nn.Module
@@ -83,7 +83,7 @@ def confounder_effect(
     n_sites = check_positive_int(n_sites, "n_sites")
     options = {"region": region, "frame": frame, "motif": motif}
     choice = {"output": output, "target": target}
-    before = target_values(model, x, **choice)
+    before = predict(model, x, **choice, progress=False)
     truth_before = _truth_values(truth, x) if truth is not None else None
     count_before = count_feature(x, feature, **options)
     rows = []
@@ -96,7 +96,11 @@ def confounder_effect(
             delta_truth = _truth_values(truth, edited) - truth_before
             changed_truth = keep & (delta_truth.abs() > 1e-5)
             keep = keep & ~changed_truth
-        effect = (target_values(model, edited, **choice) - before)[keep].numpy().astype(np.float64)
+        effect = (
+            (predict(model, edited, **choice, progress=False) - before)[keep]
+            .numpy()
+            .astype(np.float64)
+        )
         if truth is not None and bool(keep.any()):
             truth_effect = float(delta_truth[keep].mean())
         n = int(keep.sum())

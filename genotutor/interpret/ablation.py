@@ -21,12 +21,13 @@ from torch import nn
 
 from genotutor.interpret.filters import _first_conv, ablate_filters, filter_activations
 from genotutor.interpret.gia import Insert, embed
-from genotutor.targets import Output, Target, target_values
+from genotutor.targets import Output, Target
+from genotutor.training import predict
 from genotutor.validation import (
-    _describe,
     check_model,
     check_one_hot,
     check_positive_int,
+    describe,
 )
 
 
@@ -72,7 +73,7 @@ def motif_response(
 
 def _check_filters(filters: object, n_filters: int, name: str) -> list[int]:
     if isinstance(filters, (str, bytes)) or not isinstance(filters, Sequence | range):
-        raise TypeError(f"{name} must be a sequence of filter indices; found {_describe(filters)}")
+        raise TypeError(f"{name} must be a sequence of filter indices; found {describe(filters)}")
     checked = []
     for index in filters:
         index = check_positive_int(index, name, minimum=0)
@@ -142,15 +143,15 @@ def ablation_effects(
     n_filters = _first_conv(model).out_channels
     singles = _check_filters(range(n_filters) if filters is None else filters, n_filters, "filters")
     if groups is not None and not isinstance(groups, Mapping):
-        raise TypeError(f"groups must be a dict {{name: [filter, ...]}}; found {_describe(groups)}")
+        raise TypeError(f"groups must be a dict {{name: [filter, ...]}}; found {describe(groups)}")
     named = {str(name): _check_filters(members, n_filters, f"groups[{name!r}]")
              for name, members in (groups or {}).items()}  # fmt: skip
 
     def effect(m: nn.Module) -> float:
         options = {"output": output, "target": target, "batch_size": batch_size, "device": device}
-        value = float(target_values(m, x, **options).mean())
+        value = float(predict(m, x, **options, progress=False).mean())
         if reference is not None:
-            value -= float(target_values(m, reference, **options).mean())
+            value -= float(predict(m, reference, **options, progress=False).mean())
         return value
 
     intact = effect(model)

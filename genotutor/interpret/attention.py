@@ -21,13 +21,13 @@ from torch import nn
 
 from genotutor.evaluation import AttributionScore, attribution_auroc
 from genotutor.models.attention import MultiHeadSelfAttention
-from genotutor.training import evaluating
+from genotutor.training import predict
 from genotutor.validation import (
-    _describe,
     check_model,
     check_number,
     check_positive_int,
     check_tensor,
+    describe,
 )
 
 ATTENTION_TYPES = (MultiHeadSelfAttention, nn.MultiheadAttention)
@@ -92,6 +92,7 @@ def attention_maps(
     layer: str | None = None,
     batch_size: int = 256,
     device: object = None,
+    progress: bool = True,
 ) -> dict[str, torch.Tensor] | torch.Tensor:
     """Every attention layer's per-head weights for sequences ``x``.
 
@@ -106,6 +107,8 @@ def attention_maps(
     batch_size : int
     device : str or torch.device, optional
         Where to run (the model's own device by default).
+    progress : bool
+        A progress bar over the batches (when there is more than one).
 
     Returns
     -------
@@ -125,9 +128,8 @@ def attention_maps(
     x = check_tensor(x, "x")
     batch_size = check_positive_int(batch_size, "batch_size")
     store: dict[str, list] = {}
-    with evaluating(model, device) as here, torch.no_grad(), _recording(layers, store):
-        for start in range(0, len(x), batch_size):
-            model(x[start : start + batch_size].to(here))
+    with _recording(layers, store):
+        predict(model, x, batch_size=batch_size, device=device, progress=progress)
     n_batches = -(-len(x) // batch_size)
     maps = {}
     for name, parts in store.items():
@@ -192,8 +194,8 @@ def predict_with_attention(
 
     handle = module.softmax.register_forward_hook(replace)
     try:
-        with evaluating(model, device) as here, torch.no_grad():
-            return model(x.to(here)).to(x.device)
+        # one pass over all of x: the replacement weights are (N, heads, T, T)
+        return predict(model, x, batch_size=len(x), device=device, progress=False)
     finally:
         handle.remove()
 
@@ -225,7 +227,7 @@ def attention_auroc(
     if weights.ndim == 4:
         weights = weights.mean(1)
     if not isinstance(truth, torch.Tensor) or truth.dtype != torch.bool:
-        raise TypeError(f"truth must be a bool tensor of shape (N, T, T); found {_describe(truth)}")
+        raise TypeError(f"truth must be a bool tensor of shape (N, T, T); found {describe(truth)}")
     if truth.shape != weights.shape or weights.shape[-1] != weights.shape[-2]:
         raise ValueError(
             f"truth must have the maps' shape (N, T, T) = {tuple(weights.shape)}; found "

@@ -17,7 +17,8 @@ from torch import nn
 from genotutor.motifs import Motif, get_motif
 from genotutor.progress import progress_bar
 from genotutor.sequences import ALPHABET, check_model, check_one_hot, check_positive_int, one_hot
-from genotutor.targets import Output, Target, target_values
+from genotutor.targets import Output, Target
+from genotutor.training import predict
 
 Insert = str | Motif
 
@@ -145,7 +146,9 @@ def global_importance(
     check_model(model)
     planted = embed(background, insert, positions, strands=strands)
     choice = {"output": output, "target": target, "device": device}
-    effects = target_values(model, planted, **choice) - target_values(model, background, **choice)
+    effects = predict(model, planted, **choice, progress=False) - predict(
+        model, background, **choice, progress=False
+    )
     sem = float(effects.std() / np.sqrt(len(effects))) if len(effects) > 1 else float("nan")
     return GlobalImportance(float(effects.mean()), sem, effects)
 
@@ -204,10 +207,10 @@ def spacing_curve(
     if position is None:
         position = max(0, (length - (width_1 + max(spacings) + width_2)) // 2)
     choice = {"output": output, "target": target, "device": device}
-    before = target_values(model, check_one_hot(background, "background"), **choice)
+    before = predict(model, check_one_hot(background, "background"), **choice, progress=False)
 
     def effect(planted: torch.Tensor) -> torch.Tensor:
-        return target_values(model, planted, **choice) - before
+        return predict(model, planted, **choice, progress=False) - before
 
     alone_1 = effect(embed(background, first, position, strands=strands[0]))
     rows = []

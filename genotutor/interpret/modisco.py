@@ -18,7 +18,7 @@ import pandas as pd
 import torch
 
 from genotutor.cache import array_digest, memoize
-from genotutor.validation import _describe, check_bool, check_number, check_positive_int
+from genotutor.validation import check_bool, check_number, check_positive_int, describe
 
 SEQLET_COLUMNS = ("sequence", "start", "end", "strand")
 
@@ -66,7 +66,7 @@ def _check_scores(array: object, name: str, shape: tuple[int, ...] | None = None
         array = array.detach().cpu().numpy()
     if not isinstance(array, np.ndarray):
         raise TypeError(
-            f"{name} must be a tensor or array of shape (N, 4, L); found {_describe(array)}"
+            f"{name} must be a tensor or array of shape (N, 4, L); found {describe(array)}"
         )
     if array.ndim != 3 or array.shape[1] != 4:
         hint = (

@@ -32,9 +32,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from genotutor.progress import progress_bar
 from genotutor.sequences import check_choice, check_model, check_positive_int, check_tensor
-from genotutor.training import evaluating
+from genotutor.training import model_device, predict
 
 KERNEL_SIZES: tuple[int, ...] = (11,) * 4 + (11,) * 4 + (21,) * 4 + (41,) * 4
 DILATIONS: tuple[int, ...] = (1,) * 4 + (4,) * 4 + (10,) * 4 + (25,) * 4
@@ -257,12 +256,25 @@ class SpliceAIEnsemble(nn.Module):
         return torch.stack([member(x) for member in self.members]).mean(dim=0)
 
 
+class _AtPositions(nn.Module):
+    """``model`` followed by picking output columns ``wanted``: (N, 3, L') -> (N, 3, P)."""
+
+    def __init__(self, model: nn.Module, wanted: torch.Tensor) -> None:
+        super().__init__()
+        self.model = model
+        self.register_buffer("wanted", wanted, persistent=False)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.model(x)[..., self.wanted]
+
+
 def predict_sites(
     model: nn.Module,
     x: torch.Tensor,
     positions: Sequence[int],
     *,
     batch_size: int = 16,
+    device: object = None,
     progress: bool = True,
 ) -> torch.Tensor:
     """SpliceAI's probabilities at a few positions only, computed from the minimal window.
@@ -284,6 +296,8 @@ def predict_sites(
         Positions in ``x`` (0-based), each at least 5,000 nt from both ends.
     batch_size : int
         Sequences per forward pass.
+    device : str or torch.device, optional
+        Where to run (the model's own device by default).
     progress : bool
         Show a progress bar.
 
@@ -306,8 +320,8 @@ def predict_sites(
         )
     start, stop = min(positions) - flank, max(positions) + flank + 1
     wanted = torch.tensor(positions) - min(positions)
-    outputs = []
-    with evaluating(model), torch.inference_mode():
-        for i in progress_bar(range(0, x.shape[0], batch_size), desc="SpliceAI", progress=progress):
-            outputs.append(model(x[i : i + batch_size, :, start:stop])[..., wanted])
-    return torch.cat(outputs)
+    # keeps only the wanted columns of each batch
+    at_positions = _AtPositions(model, wanted.to(model_device(model)))
+    return predict(
+        at_positions, x[:, :, start:stop], batch_size=batch_size, device=device, progress=progress
+    )

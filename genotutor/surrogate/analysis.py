@@ -17,7 +17,8 @@ from genotutor.parallel import run_tasks, single_thread, task_seed
 from genotutor.sequences import check_choice, check_model, check_positive_int
 from genotutor.surrogate.fit import Surrogate, fit_surrogate
 from genotutor.surrogate.library import mutagenesis_library
-from genotutor.targets import Output, Target, target_values
+from genotutor.targets import Output, Target
+from genotutor.training import predict
 from genotutor.validation import check_region, check_tensor
 
 
@@ -147,7 +148,7 @@ def explain_locus(
     n = check_positive_int(n, "n")
     library = mutagenesis_library(x, n, mutation_rate=mutation_rate, window=window, seed=seed)
     start, stop = check_region(window, library.shape[-1], "window")
-    y = target_values(model, library, output=output, target=target, device=device)
+    y = predict(model, library, output=output, target=target, device=device, progress=False)
     surrogate = fit_surrogate(
         library[..., start:stop],
         y,

@@ -6,7 +6,7 @@ import ipywidgets as widgets
 import torch
 
 from genotutor.training import evaluating
-from genotutor.validation import _describe, check_model, check_target, check_tensor
+from genotutor.validation import check_model, check_target, check_tensor, describe
 
 
 def sequence_and_position_controls(
@@ -35,7 +35,7 @@ def check_view_inputs(
     if truth is not None:
         if not isinstance(truth, torch.Tensor) or truth.dtype != torch.bool:
             raise TypeError(
-                f"truth must be a bool tensor of shape (N, L) or None; found {_describe(truth)}"
+                f"truth must be a bool tensor of shape (N, L) or None; found {describe(truth)}"
             )
         if tuple(truth.shape) != (x.shape[0], x.shape[-1]):
             raise ValueError(

@@ -10,7 +10,7 @@ from torch import nn
 
 from genotutor.interpret.attention import attention_maps
 from genotutor.training import predict
-from genotutor.validation import _describe, check_model, check_one_hot
+from genotutor.validation import check_model, check_one_hot, describe
 from genotutor.widgets._view import ExplorerView, esm, link, pack
 
 
@@ -26,7 +26,7 @@ def _check_tokens(tokens: object, shape: tuple[int, int]) -> torch.Tensor | None
     if tokens is None:
         return None
     if not isinstance(tokens, torch.Tensor) or tokens.dtype != torch.bool:
-        raise TypeError(f"tokens must be a bool tensor (N, T) or None; found {_describe(tokens)}")
+        raise TypeError(f"tokens must be a bool tensor (N, T) or None; found {describe(tokens)}")
     if tuple(tokens.shape) != shape:
         raise ValueError(
             f"tokens must have shape {shape} (sequences, tokens); found {tuple(tokens.shape)}"

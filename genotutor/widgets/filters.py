@@ -14,7 +14,7 @@ from genotutor.interpret import filter_activations, filters_to_pwms, match_filte
 from genotutor.motifs import get_motif
 from genotutor.plotting import to_logo_frame
 from genotutor.sequences import check_model, check_one_hot
-from genotutor.validation import _describe, check_positive_int
+from genotutor.validation import check_positive_int, describe
 from genotutor.widgets._view import ExplorerView, esm, link, pack
 
 
@@ -42,7 +42,7 @@ def _check_truth(truth: object, shape: tuple[int, int]) -> torch.Tensor | None:
         return None
     if not isinstance(truth, torch.Tensor) or truth.dtype != torch.bool:
         raise TypeError(
-            f"truth must be a bool tensor of shape (N, L) or None; found {_describe(truth)}"
+            f"truth must be a bool tensor of shape (N, L) or None; found {describe(truth)}"
         )
     if tuple(truth.shape) != shape:
         raise ValueError(f"truth must have shape {shape}; found {tuple(truth.shape)}")

@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 import traitlets
 
-from genotutor.validation import _describe, check_tensor
+from genotutor.validation import check_tensor, describe
 from genotutor.widgets._view import ExplorerView, esm, link, pack
 
 MATCHES_SHOWN = 3
@@ -52,7 +52,7 @@ def _check_inputs(patterns: object, matches: object, instances: object) -> None:
         or not all(hasattr(p, "cwm") and hasattr(p, "name") for p in patterns)
     ):
         raise TypeError(
-            f"patterns must be a non-empty list from discover_motifs; found {_describe(patterns)}"
+            f"patterns must be a non-empty list from discover_motifs; found {describe(patterns)}"
         )
     for name, table, needed in (
         ("matches", matches, {"query", "target_id", "target_name", "p_value", "q_value"}),
@@ -60,8 +60,7 @@ def _check_inputs(patterns: object, matches: object, instances: object) -> None:
     ):
         if not isinstance(table, pd.DataFrame) or not needed <= set(table.columns):
             raise ValueError(
-                f"{name} must be a DataFrame with columns {sorted(needed)}; "
-                f"found {_describe(table)}"
+                f"{name} must be a DataFrame with columns {sorted(needed)}; found {describe(table)}"
             )
 
 

@@ -12,7 +12,7 @@ from torch import nn
 from genotutor.priors import attribution_track, fourier_penalty, high_frequency_mass
 from genotutor.sequences import check_model, check_positive_int, check_tensor
 from genotutor.training import evaluating
-from genotutor.validation import _describe
+from genotutor.validation import describe
 from genotutor.widgets._view import ExplorerView, esm, link, pack
 
 _BATCH = 256  # sequences per gradient pass when the tracks are computed
@@ -33,7 +33,7 @@ def _check_truth(truth: object, shape: tuple[int, int]) -> torch.Tensor | None:
     if truth is None:
         return None
     if not isinstance(truth, torch.Tensor) or truth.dtype != torch.bool:
-        raise TypeError(f"truth must be a bool tensor (N, L) or None; found {_describe(truth)}")
+        raise TypeError(f"truth must be a bool tensor (N, L) or None; found {describe(truth)}")
     if tuple(truth.shape) != shape:
         raise ValueError(f"truth must have shape (N, L) = {shape}; found {tuple(truth.shape)}")
     return truth

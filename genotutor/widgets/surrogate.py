@@ -16,7 +16,7 @@ from torch import nn
 
 from genotutor.cache import array_digest, memoize, model_digest
 from genotutor.surrogate import LocusSurrogate, explain_locus, fit_surrogate
-from genotutor.validation import _describe, check_bool, check_number, check_positive_int
+from genotutor.validation import check_bool, check_number, check_positive_int, describe
 from genotutor.widgets._base import check_view_inputs
 from genotutor.widgets._view import ExplorerView, esm, link, pack
 
@@ -313,7 +313,7 @@ def _check_rate(value: object, name: str) -> float:
 def _check_grid(values: object, name: str, check) -> tuple:
     """A non-empty sequence of distinct values, each checked by ``check(value, name)``."""
     if isinstance(values, (str, bytes)) or not isinstance(values, Sequence) or not values:
-        raise TypeError(f"{name} must be a non-empty sequence; found {_describe(values)}")
+        raise TypeError(f"{name} must be a non-empty sequence; found {describe(values)}")
     checked = tuple(check(v, f"{name}[{i}]") for i, v in enumerate(values))
     if len(set(checked)) != len(checked):
         raise ValueError(f"{name} must not repeat a value; found {list(values)}")
@@ -324,7 +324,7 @@ def _check_fit_options(options: object) -> dict:
     if options is None:
         return {}
     if not isinstance(options, Mapping):
-        raise TypeError(f"fit_options must be a dict or None; found {_describe(options)}")
+        raise TypeError(f"fit_options must be a dict or None; found {describe(options)}")
     fixed = sorted(set(options) & _SET_BY_THE_EXPLORER)
     if fixed:
         raise ValueError(f"fit_options cannot set {fixed}: the explorer's controls set them")
@@ -335,7 +335,7 @@ def _check_centres(centres: object, n: int, length: int) -> list[int]:
     if centres is None:
         return [length // 2] * n
     if isinstance(centres, (str, bytes)) or not isinstance(centres, Sequence):
-        raise TypeError(f"centres must be a sequence of ints; found {_describe(centres)}")
+        raise TypeError(f"centres must be a sequence of ints; found {describe(centres)}")
     if len(centres) != n:
         raise ValueError(f"centres must give one centre per locus ({n}); found {len(centres)}")
     return [check_positive_int(c, f"centres[{i}]", minimum=0) for i, c in enumerate(centres)]

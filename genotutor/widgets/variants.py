@@ -6,7 +6,7 @@ import ipywidgets as widgets
 import numpy as np
 import traitlets
 
-from genotutor.validation import _describe
+from genotutor.validation import describe
 from genotutor.variants import DELTA_COLUMNS, SpliceTracks, delta_scores
 from genotutor.widgets._view import ExplorerView, esm, link, pack
 
@@ -70,7 +70,7 @@ class VariantExplorer(widgets.VBox):
         position_labels: list[str] | None = None,
     ) -> None:
         if not isinstance(tracks, SpliceTracks):
-            raise TypeError(f"tracks must come from spliceai_tracks; found {_describe(tracks)}")
+            raise TypeError(f"tracks must come from spliceai_tracks; found {describe(tracks)}")
         table = tracks.variants
         if labels is None:
             labels = [
