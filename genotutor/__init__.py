@@ -11,7 +11,7 @@ The names a reader uses most are here at the top level::
     gt.logo(scores[0] * x[0])
 
 Everything else lives in one module per concern (``genotutor.attribution``,
-``genotutor.interpret``, ``genotutor.surrogate``, ``genotutor.distill``,
+``genotutor.interpret``, ``genotutor.surrogate``, ``genotutor.distillation``,
 ``genotutor.spliceai`` ...); the book's own experiments are in ``genotutor.studies``.
 Every public function names the chapter of the book that teaches it.
 """
@@ -20,10 +20,10 @@ from __future__ import annotations
 
 __version__ = "0.1.0"
 
-import genotutor.distill as distill  # the package, callable as distill.distill
+import genotutor.distillation as distillation
 from genotutor.attribution import attribute, attribute_layer, correct_gradients, make_baseline
 from genotutor.cache import memoize, train_or_load
-from genotutor.distill import fidelity
+from genotutor.distillation import distill, fidelity
 from genotutor.evaluation import (
     attribution_auprc,
     attribution_auroc,
@@ -62,6 +62,7 @@ __all__ = [
     "decode",
     "dinucleotide_shuffle",
     "distill",
+    "distillation",
     "evaluating",
     "explain_locus",
     "fidelity",

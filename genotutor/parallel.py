@@ -26,7 +26,7 @@ Task = TypeVar("Task")
 Result = TypeVar("Result")
 
 
-def task_seed(seed: int, index: int) -> int:
+def seed_of_task(seed: int, index: int) -> int:
     """The seed of task ``index`` of a job seeded with ``seed`` (NumPy's SeedSequence).
 
     Taught in chapter 8.

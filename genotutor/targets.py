@@ -174,7 +174,9 @@ class TargetModel(nn.Module):
         return select(self.model(x), output=self.output, target=self.target)[:, None]
 
 
-def plain(model: nn.Module, *, output: Output = None, target: Target = 0) -> tuple[nn.Module, int]:
+def model_and_column(
+    model: nn.Module, *, output: Output = None, target: Target = 0
+) -> tuple[nn.Module, int]:
     """``(model, column)`` to explain: the model itself with its int target when it returns
     one ``(N, T)`` tensor and ``target`` is an int, else a :class:`TargetModel` and 0.
 

@@ -9,7 +9,7 @@ import pytest
 import torch
 from torch import nn
 
-from genotutor.distill import (
+from genotutor.distillation import (
     AdditiveStudent,
     NeuralBasisStudent,
     agreement,
@@ -249,7 +249,7 @@ def test_fidelity_on_the_probability_scale_is_agreement_after_a_sigmoid():
 
 
 def test_excess_correlation_drop_against_a_hand_computation():
-    from genotutor.distill import excess_correlation_drop
+    from genotutor.distillation import excess_correlation_drop
 
     rng = np.random.default_rng(5)
     measured = rng.normal(size=400)

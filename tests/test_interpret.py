@@ -222,7 +222,7 @@ class _Grammar(nn.Module):
 
 
 def test_embed_writes_the_pattern_and_leaves_background_alone(one_hot_batch):
-    out = interpret.embed(one_hot_batch, ["CTCF", "ACGT"], [5, 30], strands=["-", "+"])
+    out = interpret.insert_motifs(one_hot_batch, ["CTCF", "ACGT"], [5, 30], strands=["-", "+"])
     assert all(s[5:20] == decode(one_hot(CTCF.consensus).flip(1, 2))[0] for s in decode(out))
     assert all(s[30:34] == "ACGT" for s in decode(out))
     torch.testing.assert_close(out[:, :, 20:30], one_hot_batch[:, :, 20:30])
@@ -240,7 +240,7 @@ def test_embed_writes_the_pattern_and_leaves_background_alone(one_hot_batch):
 )
 def test_embed_rejects_bad_arguments(one_hot_batch, kwargs, words):
     with pytest.raises(ValueError, match=words):
-        interpret.embed(one_hot_batch, **kwargs)
+        interpret.insert_motifs(one_hot_batch, **kwargs)
 
 
 def test_global_importance_of_a_linear_model_is_exact(one_hot_batch):
@@ -279,9 +279,9 @@ def test_spacing_curve_sem_of_cooperativity_is_over_backgrounds():
         progress=False,
     )
     before = model(background)[:, 0].detach()
-    first = interpret.embed(background, "CACCTG", 10)
-    second = interpret.embed(background, "AGATAA", 19)
-    both = interpret.embed(background, ["CACCTG", "AGATAA"], [10, 19])
+    first = interpret.insert_motifs(background, "CACCTG", 10)
+    second = interpret.insert_motifs(background, "AGATAA", 19)
+    both = interpret.insert_motifs(background, ["CACCTG", "AGATAA"], [10, 19])
     per_background = (model(both) - model(first) - model(second))[:, 0].detach() + before
     expected = float(per_background.std() / np.sqrt(30))
     assert curve["sem_cooperativity"].iloc[0] == pytest.approx(expected, rel=1e-5, abs=1e-7)

@@ -7,7 +7,7 @@ import pytest
 import torch
 from torch import nn
 
-from genotutor.interpret import ablate_filters, embed
+from genotutor.interpret import ablate_filters, insert_motifs
 from genotutor.interpret.ablation import ablation_effects, motif_response
 from genotutor.sequences import random_sequences
 
@@ -75,7 +75,7 @@ def test_motif_response_is_the_rise_of_each_filters_max():
     model = Pooled().eval()
     background = random_sequences(12, 50, seed=4)
     response = motif_response(model, background, "CTCF", 10)
-    planted = embed(background, "CTCF", 10)
+    planted = insert_motifs(background, "CTCF", 10)
     expected = (_pooled(model, planted) - _pooled(model, background)).mean(0)
     assert response.shape == (5,) and response.index.name == "filter"
     torch.testing.assert_close(torch.tensor(response.values), expected, atol=1e-6, rtol=1e-5)

@@ -59,10 +59,10 @@ def test_top_level_names_resolve_and_name_their_chapter():
     assert not unnamed, f"no chapter named in the docstrings of {unnamed}"
 
 
-def test_distill_is_both_the_package_and_the_function():
-    from genotutor import distill
+def test_distillation_is_a_plain_package_and_distill_its_function():
+    import types
 
-    assert callable(genotutor.distill) and distill.fidelity is genotutor.distill.fidelity
-    import genotutor.distill.core as core
+    import genotutor.distillation.core as core
 
-    assert distill.distill is core.distill
+    assert type(genotutor.distillation) is types.ModuleType  # no callable-module trick
+    assert genotutor.distill is core.distill is genotutor.distillation.distill

@@ -21,7 +21,7 @@ from genotutor.interpret import (
     equivalent_attention,
     predict_with_attention,
 )
-from genotutor.models import AttentionCNN, Augmented, MultiHeadSelfAttention, TransparentNet
+from genotutor.models import AttentionCNN, MultiHeadSelfAttention, TransparentNet, WithFreeTerm
 from genotutor.motifs import get_motif
 from genotutor.sequences import random_sequences
 from genotutor.simulate import long_range_task
@@ -232,7 +232,7 @@ def test_augmented_with_a_zero_free_term_is_the_base(one_hot_batch):
     )
     nn.init.zeros_(free[-1].weight)
     nn.init.zeros_(free[-1].bias)
-    both = Augmented(base, free).eval()
+    both = WithFreeTerm(base, free).eval()
     with torch.no_grad():
         assert torch.equal(both(one_hot_batch), base(one_hot_batch))
     assert both.first_conv is base.conv

@@ -20,7 +20,7 @@ import pytest
 import torch
 from torch import nn
 
-from genotutor import distill, surrogate, widgets
+from genotutor import distillation, surrogate, widgets
 from genotutor.attribution import attribute, attribute_layer, make_baseline
 from genotutor.cache import train_or_load
 from genotutor.evaluation import randomization_check, randomize_model
@@ -34,17 +34,10 @@ from genotutor.simulate import (
     planted_motif_task,
     split_indices,
 )
-from genotutor.splicing import (
-    edit_feature,
-    genome_decoys,
-    genome_splice_model,
-    plant_hairpin,
-    reporter_sequences,
-    simulate_splicing,
-    splicing_teacher,
-)
+from genotutor.splicing import edit_feature, plant_hairpin, reporter_sequences, simulate_splicing
 from genotutor.studies import attention as attention_study
 from genotutor.studies import fourier_prior, limits, planted, profile_model
+from genotutor.studies.splicing_teachers import genome_decoys, genome_splice_model, splicing_teacher
 from genotutor.training import fit, train_cached
 
 SMALL_TASK = {"n": 120, "length": 100, "seed": 0, "drivers": ["CTCF"]}
@@ -164,7 +157,7 @@ CALLS: dict[str, Callable] = {
     "ksg_mutual_information": lambda: surrogate.ksg_mutual_information(
         np.linspace(0, 1, 50), np.linspace(0, 1, 50) ** 2, subsamples=3, seed=1
     ),  # fmt: skip
-    # genotutor.splicing, genotutor.distill
+    # genotutor.splicing, genotutor.distillation
     "simulate_splicing": lambda: simulate_splicing(20, seed=1),
     "reporter_sequences": lambda: reporter_sequences(5, seed=1),
     "edit_feature": lambda: edit_feature(reporter_sequences(5), "cpg", "add", seed=1),
@@ -174,13 +167,13 @@ CALLS: dict[str, Callable] = {
     "genome_splice_model": lambda: genome_splice_model(
         n_sites=200, data_seed=1, seed=1, **ONE_EPOCH
     ),  # fmt: skip
-    "distill neural_basis": lambda: distill.distill(
+    "distill neural_basis": lambda: distillation.distill(
         _model(), _x(40), epochs=2, seed=1, progress=False
     ),  # fmt: skip
-    "distill additive": lambda: distill.distill(
+    "distill additive": lambda: distillation.distill(
         _model(), _x(40), student="additive", epochs=2, seed=1, progress=False
     ),  # fmt: skip
-    "confounder_effect": lambda: distill.confounder_effect(
+    "confounder_effect": lambda: distillation.confounder_effect(
         _model(), reporter_sequences(5), feature="cpg", seed=1
     ),  # fmt: skip
     # the studies

@@ -6,9 +6,9 @@ import pytest
 import torch
 
 from genotutor.evaluation import auroc
-from genotutor.splicing import (
+from genotutor.splicing import genome_5ss
+from genotutor.studies.splicing_teachers import (
     SpliceSiteNet,
-    genome_5ss,
     genome_decoys,
     genome_splice_model,
     splicing_teacher,

@@ -429,7 +429,7 @@ def _thetas(fits):
 def test_explain_loci_is_the_same_serially_and_on_a_thread_pool():
     from concurrent.futures import ThreadPoolExecutor
 
-    from genotutor.parallel import task_seed
+    from genotutor.parallel import seed_of_task
     from genotutor.surrogate import explain_loci
 
     model, loci = _loci_model(), random_sequences(3, 40, seed=7)
@@ -444,9 +444,9 @@ def test_explain_loci_is_the_same_serially_and_on_a_thread_pool():
         assert torch.equal(a.y, b.y)
     # each locus is seeded from (seed, index): locus 1 alone, with its own seed, agrees
     alone = explain_locus(model, loci[1], n=300, window=(5, 30), epochs=4,
-                          seed=task_seed(1, 1), progress=False)  # fmt: skip
+                          seed=seed_of_task(1, 1), progress=False)  # fmt: skip
     assert torch.equal(alone.library, serial[1].library)
-    assert len({task_seed(1, k) for k in range(100)}) == 100
+    assert len({seed_of_task(1, k) for k in range(100)}) == 100
 
 
 @pytest.mark.slow

@@ -8,7 +8,7 @@ import torch
 from torch import nn
 
 from genotutor import targets
-from genotutor.distill import distill
+from genotutor.distillation import distill
 from genotutor.interpret import global_importance
 from genotutor.sequences import random_sequences
 from genotutor.surrogate import explain_locus

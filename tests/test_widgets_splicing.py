@@ -7,7 +7,7 @@ import pytest
 import torch
 from node_oracle import run_module
 
-from genotutor.distill import AdditiveStudent
+from genotutor.distillation import AdditiveStudent
 from genotutor.splicing import Layout, TruthModel, reporter_sequences
 from genotutor.widgets import SplicingExplorer, splicing_explorer
 from genotutor.widgets._view import unpack

@@ -37,7 +37,7 @@ from genotutor.sequences import (
     check_target,
     check_tensor,
 )
-from genotutor.targets import Output, Target, TargetModel, plain, select
+from genotutor.targets import Output, Target, TargetModel, model_and_column, select
 from genotutor.validation import check_positive_int
 
 METHODS = (
@@ -272,7 +272,7 @@ def attribute(
     options = _check_references(method, x, options)
     if "rules" in options:
         options["rules"] = engine.check_rules(options["rules"])
-    explained, column = plain(model, output=output, target=target)
+    explained, column = model_and_column(model, output=output, target=target)
     with evaluating(explained, device) as here:
         inputs = x.to(here)
         options = {name: _on(value, here) for name, value in options.items()}

@@ -32,7 +32,7 @@ from genotutor.attribution._common import (
     reference_input,
 )
 from genotutor.progress import progress_bar
-from genotutor.targets import Output, Target, plain
+from genotutor.targets import Output, Target, model_and_column
 from genotutor.validation import (
     check_bool,
     check_choice,
@@ -324,7 +324,7 @@ def attribute_layer(
     rules = engine.check_rules(rules)
     if method != "gradient_x_activation":
         refs = _references(method, x, references, n_references, seed)
-    explained, column = plain(model, output=output, target=target)
+    explained, column = model_and_column(model, output=output, target=target)
     with evaluating(explained, device) as here:
         inputs = x.to(here)
         column = check_target(column, n_outputs(explained, inputs))

@@ -26,7 +26,12 @@ from genotutor.interpret.filters import (
     match_thresholds,
     rescale_filter,
 )
-from genotutor.interpret.gia import GlobalImportance, embed, global_importance, spacing_curve
+from genotutor.interpret.gia import (
+    GlobalImportance,
+    global_importance,
+    insert_motifs,
+    spacing_curve,
+)
 from genotutor.interpret.modisco import Pattern, discover_motifs, seqlet_recovery
 from genotutor.interpret.seqlets import extract_seqlets
 
@@ -44,7 +49,7 @@ __all__ = [
     "GlobalImportance",
     "Pattern",
     "discover_motifs",
-    "embed",
+    "insert_motifs",
     "extract_seqlets",
     "filter_activations",
     "filters_to_pwms",

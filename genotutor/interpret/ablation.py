@@ -20,7 +20,7 @@ import torch
 from torch import nn
 
 from genotutor.interpret.filters import _first_conv, ablate_filters, filter_activations
-from genotutor.interpret.gia import Insert, embed
+from genotutor.interpret.gia import Insert, insert_motifs
 from genotutor.targets import Output, Target
 from genotutor.training import predict
 from genotutor.validation import (
@@ -49,7 +49,7 @@ def motif_response(
         One-hot sequences without the motif.
     motif : str, Motif or DNA string
         What to plant (a JASPAR name plants its consensus), as for
-        :func:`genotutor.interpret.embed`.
+        :func:`genotutor.interpret.insert_motifs`.
     position : int
         Where to plant it.
     strand : {"+", "-"}
@@ -64,7 +64,7 @@ def motif_response(
     Taught in chapter 5.
     """
     background = check_one_hot(background, "background")
-    planted = embed(background, motif, position, strands=strand)
+    planted = insert_motifs(background, motif, position, strands=strand)
     with_motif = filter_activations(model, planted, activated=True).amax(-1)
     without = filter_activations(model, background, activated=True).amax(-1)
     rise = (with_motif - without).mean(0).numpy()

@@ -58,7 +58,7 @@ def _as_pattern(item: Insert, strand: str) -> torch.Tensor:
     return pattern if strand == "+" else pattern.flip(0, 1)
 
 
-def embed(
+def insert_motifs(
     background: torch.Tensor,
     insert: Insert | Sequence[Insert],
     positions: int | Sequence[int],
@@ -130,7 +130,7 @@ def global_importance(
     background : torch.Tensor, shape (N, 4, L)
         E.g. dinucleotide-shuffled or random sequences.
     insert, positions, strands
-        See :func:`embed`.
+        See :func:`insert_motifs`.
     output, target
         Which value of the model to follow (see :mod:`genotutor.targets`): by default
         column 0 of a single ``(N, T)`` output.
@@ -144,7 +144,7 @@ def global_importance(
     Taught in chapter 3.
     """
     check_model(model)
-    planted = embed(background, insert, positions, strands=strands)
+    planted = insert_motifs(background, insert, positions, strands=strands)
     choice = {"output": output, "target": target, "device": device}
     effects = predict(model, planted, **choice, progress=False) - predict(
         model, background, **choice, progress=False
@@ -212,13 +212,13 @@ def spacing_curve(
     def effect(planted: torch.Tensor) -> torch.Tensor:
         return predict(model, planted, **choice, progress=False) - before
 
-    alone_1 = effect(embed(background, first, position, strands=strands[0]))
+    alone_1 = effect(insert_motifs(background, first, position, strands=strands[0]))
     rows = []
     for gap in progress_bar(spacings, desc="spacings", progress=progress):
         start_2 = position + width_1 + gap
-        alone_2 = effect(embed(background, second, start_2, strands=strands[1]))
+        alone_2 = effect(insert_motifs(background, second, start_2, strands=strands[1]))
         both = effect(
-            embed(background, [first, second], [position, start_2], strands=list(strands))
+            insert_motifs(background, [first, second], [position, start_2], strands=list(strands))
         )
         rows.append(
             {

@@ -13,10 +13,13 @@ first-layer activations), chapter 6 (attention, transparent models).
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import torch
 from torch import nn
 
 from genotutor.sequences import check_choice, check_positive_int
+from genotutor.validation import check_number
 
 ACTIVATIONS = ("relu", "exp")
 
@@ -269,5 +272,25 @@ def profile_score(profile: torch.Tensor) -> torch.Tensor:
 
 
 # chapter 6; imported last, since they build on the names above
+def bpnet_loss(counts_weight: float = 1.0) -> Callable:
+    """BPNet's loss for :class:`ProfileNet`: the multinomial negative log-likelihood of the
+    reads under the profile head's softmax, plus ``counts_weight`` times the squared error
+    of the counts head on ``log(1 + total)``.
+
+    The labels ``y`` are ``(N, L + 1)``: the reads at each of the ``L`` positions, then
+    ``log(1 + total reads)``. Returns a ``loss(output, y)`` for
+    :func:`genotutor.training.fit`. Taught in chapter 12.
+    """
+    counts_weight = check_number(counts_weight, "counts_weight", minimum=0)
+
+    def loss(output: tuple[torch.Tensor, torch.Tensor], y: torch.Tensor) -> torch.Tensor:
+        profile, counts = output
+        reads, log_total = y[:, :-1], y[:, -1]
+        nll = -(reads * torch.log_softmax(profile[:, 0], dim=-1)).sum(dim=1).mean()
+        return nll / reads.shape[1] + counts_weight * ((counts[:, 0] - log_total) ** 2).mean()
+
+    return loss
+
+
 from genotutor.models.attention import AttentionCNN, MultiHeadSelfAttention  # noqa: E402, F401
-from genotutor.models.transparent import Augmented, TransparentNet  # noqa: E402, F401
+from genotutor.models.transparent import TransparentNet, WithFreeTerm  # noqa: E402, F401

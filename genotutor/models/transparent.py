@@ -3,7 +3,7 @@
 :class:`TransparentNet` follows ExplaiNN (Novakovsky et al. 2023): independent units, each
 built on a single convolutional filter, combined by one linear layer, so the prediction
 is a sum of per-unit contributions that can be read off. :meth:`TransparentNet.from_motifs`
-fixes the filters to known PWMs instead of learning them. :class:`Augmented` adds a free
+fixes the filters to known PWMs instead of learning them. :class:`WithFreeTerm` adds a free
 term to any model: its hypothesis class contains the model's, the black box that the
 chapter compares the transparent model with.
 
@@ -156,7 +156,7 @@ class TransparentNet(nn.Module):
         return self.combine(self.flatten(self.unit_out(self.unit_relu(self.unit_in(score)))))
 
 
-class Augmented(nn.Module):
+class WithFreeTerm(nn.Module):
     """``base(x) + free(x)``: any model plus an unconstrained term.
 
     Every function ``base`` can compute, the augmented model computes too (with ``free``

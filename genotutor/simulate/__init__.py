@@ -27,7 +27,7 @@ def split_indices(
     """Random train / validation / test indices of ``range(n)`` with the given fractions.
 
     The one split rule of genotutor: every dataset's ``split`` method, the students of
-    :func:`genotutor.distill.distill` and the surrogates of
+    :func:`genotutor.distillation.distill` and the surrogates of
     :func:`genotutor.surrogate.fit_surrogate` use it (``test=0`` for a train / validation
     split). Taught in chapter 1.
     """

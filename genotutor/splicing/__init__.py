@@ -1,4 +1,5 @@
-"""Splicing: a simulator with a known splicing code, its features, and teacher models.
+"""Splicing: a simulator with a known splicing code and its features (chapter 9's teachers
+are a study: :mod:`genotutor.studies.splicing_teachers`).
 
 SpliceAI itself (the port, its weights, context reuse, reporters) is
 :mod:`genotutor.spliceai`.
@@ -19,35 +20,19 @@ from genotutor.splicing.simulator import (
     reporter_sequences,
     simulate_splicing,
 )
-from genotutor.splicing.teachers import (
-    GenomeTeacher,
-    SpliceSiteNet,
-    Teacher,
-    genome_decoys,
-    genome_splice_model,
-    splicing_cnn,
-    splicing_teacher,
-)
 
 __all__ = [
     "FEATURES",
-    "GenomeTeacher",
     "Layout",
-    "SpliceSiteNet",
     "SplicingCode",
     "SplicingSet",
-    "Teacher",
     "TruthModel",
     "count_feature",
     "edit_feature",
     "exon_covariates",
     "genome_5ss",
-    "genome_decoys",
     "genome_donor_pwm",
-    "genome_splice_model",
     "plant_hairpin",
     "reporter_sequences",
     "simulate_splicing",
-    "splicing_cnn",
-    "splicing_teacher",
 ]

@@ -6,7 +6,7 @@ moves while the others stay put: adding a CpG never creates or destroys a stop c
 another CpG, adding a stop codon never touches a CpG, removing CpGs (``CG -> CA``) never
 creates a stop codon, and removing stop codons (``TAA/TAG -> TAT``, ``TGA -> TGG``) never
 creates a CpG. These are the edits of the confounder probes
-(:func:`genotutor.distill.confounder_effect`) and of the reference-like simulator.
+(:func:`genotutor.distillation.confounder_effect`) and of the reference-like simulator.
 
 Taught in chapter 9, "Distilling a splicing model".
 """

@@ -9,6 +9,8 @@ The library (every other module of genotutor) never imports this package.
   (limits 7 and 8).
 - :mod:`genotutor.studies.fourier_prior`: chapter 7's experiment with and without the
   Fourier attribution prior.
+- :mod:`genotutor.studies.splicing_teachers`: chapter 9's teachers (a CNN on simulated
+  exons, a network on the genome's 5' splice sites), trained once and cached.
 - :mod:`genotutor.studies.spliceai_hbb`: chapter 10's SpliceAI teacher in the human
   beta-globin gene.
 - :mod:`genotutor.studies.hbb_variants`: chapter 11's HBB variants (clinical splice

@@ -26,7 +26,7 @@ from genotutor.interpret.attention import (
     attention_maps,
     equivalent_attention,
 )
-from genotutor.models import AttentionCNN, Augmented, DeepBind, TransparentNet
+from genotutor.models import AttentionCNN, DeepBind, TransparentNet, WithFreeTerm
 from genotutor.simulate import PlantedTask, cooperative_task, long_range_task
 from genotutor.studies.planted import PlantedModel, _train_planted
 from genotutor.studies.settings import study_seed
@@ -252,7 +252,7 @@ def transparent_model(
     **fit_options: object,
 ) -> PlantedModel:
     """A :class:`~genotutor.models.TransparentNet` (``kind="transparent"``) or the same
-    plus a free CNN (``kind="black box"``, :class:`~genotutor.models.Augmented` with a
+    plus a free CNN (``kind="black box"``, :class:`~genotutor.models.WithFreeTerm` with a
     DeepBind-style net of 16 filters of width 25), trained
     on :func:`genotutor.simulate.cooperative_task` with ``effects=(1, 1, 2)``
     (``cooperative``) or ``(1, 1, 0)`` (additive). MSE, Adam ``lr=3e-3``, batches of 64,
@@ -268,7 +268,7 @@ def transparent_model(
 
     def build() -> nn.Module:
         net = TransparentNet()
-        return net if kind == "transparent" else Augmented(net, _free_cnn())
+        return net if kind == "transparent" else WithFreeTerm(net, _free_cnn())
 
     options = {"loss": "mse", "epochs": 30, "lr": 3e-3, "batch_size": 64, "patience": 6}
     return _train_planted(config, task, build, seed=seed, progress=False, **(options | fit_options))

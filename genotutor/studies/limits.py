@@ -17,7 +17,7 @@ import torch
 from torch import nn
 
 from genotutor.interpret.ablation import ablation_effects, motif_response
-from genotutor.interpret.gia import embed
+from genotutor.interpret.gia import insert_motifs
 from genotutor.seeding import seeded
 from genotutor.sequences import random_sequences
 from genotutor.simulate import planted_motif_task
@@ -150,7 +150,7 @@ def redundancy_table(models: dict, background: torch.Tensor, *, motif: str = "CT
     to follow (the logit by default; a callable such as ``lambda y: torch.sigmoid(y[:, 0])``
     for the probability). Taught in chapter 5.
     """
-    planted = embed(background, motif, position)
+    planted = insert_motifs(background, motif, position)
     rows = {}
     for label, model in models.items():
         response = motif_response(model, background, motif, position)

@@ -20,11 +20,11 @@ import pandas as pd
 import torch
 from torch import nn
 
-from genotutor.models import ProfileNet
+from genotutor.models import ProfileNet, bpnet_loss
 from genotutor.simulate import PlantedTask, planted_motif_task
 from genotutor.studies.settings import study_seed
 from genotutor.training import train_cached
-from genotutor.validation import check_number, check_positive_int
+from genotutor.validation import check_positive_int
 
 # reads per sequence drawn by one instance of each driver (and the flat background)
 STRENGTHS = {"CTCF": 60.0, "CEBPB": 30.0, "SPI1": 30.0}
@@ -53,8 +53,8 @@ class ProfileTask:
     expected: torch.Tensor
 
     def labels(self) -> torch.Tensor:
-        """``(N, L + 1)``: the read profile, then ``log(1 + total)``, as :func:`bpnet_loss`
-        reads them."""
+        """``(N, L + 1)``: the read profile, then ``log(1 + total)``, as
+        :func:`genotutor.models.bpnet_loss` reads them."""
         total = self.reads.sum(dim=1, keepdim=True)
         return torch.cat([self.reads, torch.log1p(total)], dim=1)
 
@@ -92,24 +92,6 @@ def profile_task(n: int = 2000, length: int = 200, *, seed: int = 0) -> ProfileT
     )
     as_tensor = lambda a: torch.as_tensor(a, dtype=torch.float32)  # noqa: E731
     return ProfileTask(task, as_tensor(reads), as_tensor(expected))
-
-
-def bpnet_loss(counts_weight: float = 1.0):
-    """BPNet's loss for labels from :meth:`ProfileTask.labels`: the multinomial negative
-    log-likelihood of the reads under the profile head's softmax, plus ``counts_weight``
-    times the squared error of the counts head on ``log(1 + total)``.
-
-    Returns a ``loss(output, y)`` for :func:`genotutor.training.fit`. Taught in chapter 12.
-    """
-    counts_weight = check_number(counts_weight, "counts_weight", minimum=0)
-
-    def loss(output: tuple[torch.Tensor, torch.Tensor], y: torch.Tensor) -> torch.Tensor:
-        profile, counts = output
-        reads, log_total = y[:, :-1], y[:, -1]
-        nll = -(reads * torch.log_softmax(profile[:, 0], dim=-1)).sum(dim=1).mean()
-        return nll / reads.shape[1] + counts_weight * ((counts[:, 0] - log_total) ** 2).mean()
-
-    return loss
 
 
 @dataclass
@@ -159,7 +141,7 @@ def profile_model(
     seed : int
         Seeds the weights and training.
     counts_weight : float
-        Weight of the counts head's loss (see :func:`bpnet_loss`).
+        Weight of the counts head's loss (see :func:`genotutor.models.bpnet_loss`).
     progress : bool
     **fit_options
         Passed to :func:`genotutor.training.fit` (here ``epochs=20, lr=3e-3, patience=3``

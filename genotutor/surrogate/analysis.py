@@ -13,7 +13,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from genotutor.parallel import run_tasks, single_thread, task_seed
+from genotutor.parallel import run_tasks, seed_of_task, single_thread
 from genotutor.sequences import check_choice, check_model, check_positive_int
 from genotutor.surrogate.fit import Surrogate, fit_surrogate
 from genotutor.surrogate.library import mutagenesis_library
@@ -226,7 +226,7 @@ def explain_loci(
         if forbidden in options:
             raise TypeError(f"explain_loci sets {forbidden!r} per locus; do not pass it")
     tasks = [
-        (model, locus, window, task_seed(seed, k), options)
+        (model, locus, window, seed_of_task(seed, k), options)
         for k, (locus, window) in enumerate(zip(loci, windows))
     ]
     return run_tasks(_explain_task, tasks, executor=executor, desc="loci", progress=progress)

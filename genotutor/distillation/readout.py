@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 import torch
 
-from genotutor.distill.students import NeuralBasisStudent
+from genotutor.distillation.students import NeuralBasisStudent
 from genotutor.plotting import logo
 from genotutor.sequences import ALPHABET, check_tensor
 from genotutor.training import evaluating

@@ -7,17 +7,12 @@ outputs by :func:`distill`; :func:`fidelity` scores the fit on held-out sequence
 code stays put; :func:`blind_spot_table` compares models with the truth or with
 measurements on several sets of sequences.
 
-The package itself is callable: ``genotutor.distill(teacher, x, ...)`` is
-:func:`genotutor.distill.distill`, so ``import genotutor`` gives the function under the
-name a reader expects while ``genotutor.distill.fidelity`` and the rest stay reachable.
+``genotutor.distill`` is this package's :func:`distill`, the function.
 
 Taught in chapter 9, "Distilling a splicing model", after Liu, Zhang and Regev (2025).
 """
 
-import sys
-import types
-
-from genotutor.distill.core import (
+from genotutor.distillation.core import (
     LOSSES,
     METRICS,
     STUDENTS,
@@ -31,9 +26,9 @@ from genotutor.distill.core import (
     kl_logits,
     model_digest,
 )
-from genotutor.distill.probes import confounder_effect, confounder_table
-from genotutor.distill.readout import filter_consensus, filter_report, plot_student
-from genotutor.distill.students import AdditiveStudent, NeuralBasisStudent, position_encoding
+from genotutor.distillation.probes import confounder_effect, confounder_table
+from genotutor.distillation.readout import filter_consensus, filter_report, plot_student
+from genotutor.distillation.students import AdditiveStudent, NeuralBasisStudent, position_encoding
 
 __all__ = [
     "LOSSES",
@@ -57,13 +52,3 @@ __all__ = [
     "plot_student",
     "position_encoding",
 ]
-
-
-class _CallablePackage(types.ModuleType):
-    """This package, callable as :func:`distill`."""
-
-    def __call__(self, *args, **kwargs):
-        return distill(*args, **kwargs)
-
-
-sys.modules[__name__].__class__ = _CallablePackage

@@ -88,7 +88,7 @@ class NeuralBasisStudent(nn.Module):
     improvement, batches of 2^8 = 256, up to 200 epochs, the
     best of 150 trials of a hyperparameter search). Ours differs in sizes (the defaults
     below), in the position features (sines and cosines of the given periods, not their
-    log-spaced frequencies plus period 3), in training (:func:`genotutor.distill.distill`:
+    log-spaced frequencies plus period 3), in training (:func:`genotutor.distillation.distill`:
     20 epochs of batches of 32, one run per seed) and in two choices that let it learn in
     that budget: batch normalisation after the convolution (``conv_batch_norm``, an option
     of their model that their SpliceAI student leaves off) and the 1/P scale of the

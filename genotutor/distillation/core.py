@@ -13,7 +13,7 @@ import torch
 from torch import nn
 
 from genotutor.cache import array_digest, model_digest
-from genotutor.distill.students import AdditiveStudent, NeuralBasisStudent
+from genotutor.distillation.students import AdditiveStudent, NeuralBasisStudent
 from genotutor.simulate import split_indices
 from genotutor.targets import Output, Target
 from genotutor.training import predict, train_cached
