@@ -6,6 +6,8 @@ model-randomisation sanity check) and chapter 7 (stability across seeds).
 
 from __future__ import annotations
 
+import copy
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -13,17 +15,13 @@ import pandas as pd
 import torch
 
 from genotutor.seeding import seeded
-from genotutor.validation import as_array
-
-
-def _as_numpy(values: object, name: str) -> np.ndarray:
-    return as_array(values, name).ravel()
+from genotutor.targets import Output, Target
+from genotutor.validation import as_array, check_model
 
 
 def _binary_pair(labels: object, scores: object) -> tuple[np.ndarray, np.ndarray]:
     """Validated ``(labels, scores)`` as flat float arrays of one size, labels in {0, 1}."""
-    y = _as_numpy(labels, "labels")
-    s = _as_numpy(scores, "scores")
+    y, s = as_array(labels, "labels").ravel(), as_array(scores, "scores").ravel()
     if y.shape != s.shape:
         raise ValueError(f"labels and scores must have the same size; found {y.size} and {s.size}")
     if not np.isin(y, (0.0, 1.0)).all():
@@ -328,11 +326,6 @@ def randomize_model(model: torch.nn.Module, *, seed: int = 0) -> torch.nn.Module
 
     Taught in chapter 2.
     """
-    import copy
-    import math
-
-    from genotutor.sequences import check_model
-
     randomized = copy.deepcopy(check_model(model))
     reset: set[int] = set()
     device = next(iter(randomized.parameters()), torch.empty(0)).device
@@ -367,9 +360,12 @@ def randomization_check(
     x: torch.Tensor,
     method: str = "grad_x_input",
     *,
-    target: int = 0,
+    output: Output = None,
+    target: Target = 0,
     seed: int = 0,
     truth_mask: torch.Tensor | None = None,
+    device: object = None,
+    progress: bool = True,
     **options: object,
 ) -> pd.DataFrame:
     """Model-randomisation sanity check (Adebayo et al. 2018): trained vs random weights.
@@ -384,12 +380,12 @@ def randomization_check(
     x : torch.Tensor, shape (N, 4, L)
     method : str
         Any method of :func:`genotutor.attribution.attribute`.
-    target, seed : int
-        The output to explain; the seed of the random weights.
+    output, target, device, progress, **options
+        As for :func:`genotutor.attribution.attribute`.
+    seed : int
+        The seed of the random weights.
     truth_mask : torch.Tensor of bool, shape (N, L), optional
         Planted positions: adds the AUROC of each map against them.
-    **options
-        Passed to ``attribute``.
 
     Returns
     -------
@@ -403,8 +399,9 @@ def randomization_check(
     """
     from genotutor.attribution import attribute
 
-    trained = attribute(model, x, method, target, **options)
-    randomized = attribute(randomize_model(model, seed=seed), x, method, target, **options)
+    options |= {"output": output, "target": target, "device": device, "progress": progress}
+    trained = attribute(model, x, method, **options)
+    randomized = attribute(randomize_model(model, seed=seed), x, method, **options)
     frame = pd.DataFrame(
         {
             "spearman": _spearman_rows(

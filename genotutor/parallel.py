@@ -2,7 +2,7 @@
 
 :func:`run_tasks` maps a function over tasks, serially or through an executor (a thread or
 process pool, or a Dask cluster's ``Client.get_executor()``), and returns the results in
-the tasks' order. :func:`task_seed` derives each task's seed from the caller's ``seed``
+the tasks' order. :func:`seed_of_task` derives each task's seed from the caller's ``seed``
 and the task's index, so the numbers never depend on how the work was split.
 
 Taught in chapter 8, "Surrogate models" (many loci through a Dask cluster).

@@ -24,7 +24,7 @@ Taught in chapter 2.
 
 from __future__ import annotations
 
-from genotutor.attribution._common import BASELINES
+from genotutor.attribution._common import BASELINES, ScoresAndDelta
 from genotutor.attribution.dispatch import (
     GRADIENT_METHODS,
     METHODS,
@@ -42,6 +42,7 @@ __all__ = [
     "LAYER_METHODS",
     "METHODS",
     "SEEDED_METHODS",
+    "ScoresAndDelta",
     "attribute",
     "attribute_layer",
     "correct_gradients",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import NamedTuple
 
 import numpy as np
 import torch
@@ -26,6 +27,23 @@ COUNTS = ("batch_size", "n_samples", "n_steps", "n_references")
 # checked against the input by check_reference / deeplift.check_shap_references, and
 # DeepLIFT's rule table by deeplift.check_rules
 REFERENCE_OPTIONS = ("baseline", "references", "rules")
+
+
+class ScoresAndDelta(NamedTuple):
+    """What an attribution returns with ``return_delta=True``.
+
+    Attributes
+    ----------
+    scores : torch.Tensor, shape (N, 4, L) (or the layer's shape)
+    delta : torch.Tensor, shape (N,)
+        The sum of the scores minus the output change they explain (the completeness /
+        summation-to-delta error).
+
+    Taught in chapter 2.
+    """
+
+    scores: torch.Tensor
+    delta: torch.Tensor
 
 
 def n_outputs(model: nn.Module, x: torch.Tensor) -> int:

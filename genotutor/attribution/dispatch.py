@@ -14,6 +14,7 @@ from torch import nn
 
 from genotutor.attribution import deeplift as engine
 from genotutor.attribution._common import (
+    ScoresAndDelta,
     batches,
     check_option,
     check_option_values,
@@ -167,10 +168,11 @@ def attribute(
     model: nn.Module,
     x: torch.Tensor,
     method: str,
-    target: Target = 0,
     *,
+    target: Target = 0,
     output: Output = None,
     device: object = None,
+    progress: bool = True,
     executor: Executor | None = None,
     chunk_size: int = 256,
     **options: object,
@@ -204,11 +206,12 @@ def attribute(
         model.
     chunk_size : int
         Sequences per task with an ``executor``.
+    progress : bool
+        A tqdm bar over the batches (False for none).
     **options
         Method options (all keyword-only, with defaults):
 
-        - every method: ``batch_size`` (int >= 1), ``progress=True`` (a tqdm bar over
-          the batches; False for none).
+        - every method: ``batch_size`` (int >= 1).
         - gradient methods: ``correct=False`` applies :func:`correct_gradients` to the
           gradient before anything multiplies it by the input.
         - ``"smoothgrad"``: ``n_samples=25``, ``noise=0.1`` (std of the Gaussian noise,
@@ -239,9 +242,9 @@ def attribute(
         Flags must be bools, counts ints >= 1 and ``seed`` an int >= 0; every value is
         checked before any work.
 
-        With ``return_delta=True`` the result is ``(scores, delta)``, ``delta`` of shape
-        ``(N,)``: the sum of the scores minus the output change they explain
-        (completeness / summation-to-delta error).
+        With ``return_delta=True`` the result is a :class:`ScoresAndDelta`
+        ``(scores, delta)``, ``delta`` of shape ``(N,)``: the sum of the scores minus the
+        output change they explain (completeness / summation-to-delta error).
 
     Returns
     -------
@@ -263,6 +266,7 @@ def attribute(
     """
     check_choice(method, "method", METHODS)
     check_options(method, options, _OPTIONS[method])
+    options["progress"] = progress
     if executor is not None:
         return _attribute_on(executor, check_positive_int(chunk_size, "chunk_size"),
                              (model, x, method, target, output, device, options))  # fmt: skip
@@ -279,7 +283,8 @@ def attribute(
         column = check_target(column, n_outputs(explained, inputs))
         result = _run_method(explained, inputs, column, method, options)
     if isinstance(result, tuple):  # (scores, delta) or ISM's (scores, plan)
-        return tuple(_on(part, x.device) for part in result)
+        scores, extra = (_on(part, x.device) for part in result)
+        return ScoresAndDelta(scores, extra) if isinstance(extra, torch.Tensor) else (scores, extra)
     return result.to(x.device)
 
 
@@ -301,7 +306,7 @@ def _attribute_task(task: tuple) -> torch.Tensor | tuple[torch.Tensor, torch.Ten
     """One chunk of :func:`attribute` with an executor (module level: workers unpickle it)."""
     model, x, method, target, output, device, options = task
     model = copy.deepcopy(model)  # its own copy: DeepLIFT's hooks and the mode switch are per model
-    return attribute(model, x, method, target, output=output, device=device,
+    return attribute(model, x, method, target=target, output=output, device=device,
                      **{**options, "progress": False})  # fmt: skip
 
 
@@ -324,10 +329,11 @@ def _attribute_on(executor: Executor, chunk_size: int, call: tuple):
     progress = options.get("progress", True)
     results = run_tasks(_attribute_task, tasks, executor=executor, desc=method, progress=progress)
     if isinstance(results[0], tuple):  # (scores, delta), or ISM's (scores, the first plan)
-        return tuple(
+        joined = tuple(
             torch.cat(pieces) if isinstance(pieces[0], torch.Tensor) else pieces[0]
             for pieces in zip(*results)
         )
+        return ScoresAndDelta(*joined) if isinstance(joined[1], torch.Tensor) else joined
     return torch.cat(results)
 
 

@@ -24,6 +24,7 @@ from torch import nn
 
 from genotutor.attribution import deeplift as engine
 from genotutor.attribution._common import (
+    ScoresAndDelta,
     batches,
     check_option,
     check_reference,
@@ -204,7 +205,6 @@ def _check_method_options(method: str, given: dict) -> None:
 
 def _references(method, x, references, n_references, seed) -> torch.Tensor:
     """``(N, R, 4, L)`` references of the DeepLIFT methods."""
-    seed = 0 if seed is None else seed
     if method == "deeplift":
         checked = "zeros" if references is None else check_reference(references, x, "references")
         return reference_input(x, checked, seed)[:, None]
@@ -217,11 +217,11 @@ def attribute_layer(
     x: torch.Tensor,
     layer: nn.Module | str,
     method: str = "deeplift_shap",
-    target: Target = 0,
     *,
+    target: Target = 0,
     references: torch.Tensor | str | None = None,
     n_references: int | None = None,
-    seed: int | None = None,
+    seed: int = 0,
     output: Output = None,
     device: object = None,
     rules: dict | None = None,
@@ -256,8 +256,8 @@ def attribute_layer(
         ``"uniform"``, ``"shuffle"``).
     n_references : int, optional
         Shuffles per sequence for ``"deeplift_shap"`` (20 by default).
-    seed : int, optional
-        Seed of the shuffles (0 by default); each sequence has its own generator, so its
+    seed : int
+        Seed of the shuffles; each sequence has its own generator, so its
         scores do not depend on the other sequences in ``x``.
     output : int or str, optional
         Which element of a tuple, list or dict output to explain.
@@ -282,7 +282,8 @@ def attribute_layer(
     torch.Tensor, shape (N, *layer output shape)
         One score per unit of the layer's output for each sequence: ``(N, C, L')`` for a
         convolution or a pooling layer, ``(N, H)`` for a dense one. With
-        ``return_delta=True``, ``(scores, delta)`` with ``delta`` of shape ``(N,)``.
+        ``return_delta=True``, a :class:`ScoresAndDelta` ``(scores, delta)`` with
+        ``delta`` of shape ``(N,)``.
 
     Raises
     ------
@@ -308,7 +309,7 @@ def attribute_layer(
     model = check_model(model)
     x = check_tensor(x, "x", ndim=3)
     name, module = resolve_layer(model, layer)
-    defaults = {"references": None, "n_references": None, "seed": None, "rules": None}
+    defaults = {"references": None, "n_references": None, "seed": 0, "rules": None}
     values = {"references": references, "n_references": n_references, "seed": seed,
               "rules": rules, "return_delta": return_delta}  # fmt: skip
     given = {k: v for k, v in values.items() if v is not defaults.get(k, False)}
@@ -319,8 +320,7 @@ def attribute_layer(
     return_delta, warn = check_bool(return_delta, "return_delta"), check_bool(warn, "warn")
     batch_size = check_positive_int(batch_size, "batch_size")
     progress = check_bool(progress, "progress")
-    if seed is not None:
-        check_option("seed", seed)
+    check_option("seed", seed)
     rules = engine.check_rules(rules)
     if method != "gradient_x_activation":
         refs = _references(method, x, references, n_references, seed)
@@ -338,4 +338,4 @@ def attribute_layer(
     if warn:
         engine._warn_if_inexact(delta, change)
     scores = scores.to(x.dtype).to(x.device)
-    return (scores, delta.to(x.dtype).to(x.device)) if return_delta else scores
+    return ScoresAndDelta(scores, delta.to(x.dtype).to(x.device)) if return_delta else scores

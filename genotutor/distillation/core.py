@@ -259,6 +259,8 @@ def fidelity(
     output: Output = None,
     target: Target = 0,
     scale: str = "logit",
+    device: object = None,
+    progress: bool = True,
 ) -> dict[str, float]:
     """How well a student reproduces its teacher on (held-out) sequences ``x``.
 
@@ -272,6 +274,10 @@ def fidelity(
         Compare the outputs as they are (logits), or after a sigmoid on both: the
         authors' ``pearson-logits-r`` (Liu, Zhang, Regev 2025, ``metrics.py``) is the
         Pearson r on that probability scale.
+    device : str or torch.device, optional
+        Where to run both models (each one's own device by default).
+    progress : bool
+        Progress bars over the batches (when there is more than one).
 
     Returns
     -------
@@ -284,8 +290,9 @@ def fidelity(
     check_model(teacher, "teacher")
     check_tensor(x, "x")
     check_choice(scale, "scale", FIDELITY_SCALES)
-    teacher_values = predict(teacher, x, output=output, target=target, progress=False)
-    student_values = predict(student, x)[:, 0]
+    run = {"device": device, "progress": progress}
+    teacher_values = predict(teacher, x, output=output, target=target, **run)
+    student_values = predict(student, x, **run)[:, 0]
     if scale == "probability":
         teacher_values, student_values = (
             torch.sigmoid(teacher_values),
@@ -300,6 +307,8 @@ def blind_spot_table(
     sets: dict[str, tuple[torch.Tensor, object]],
     *,
     metric: str = "pearson",
+    device: object = None,
+    progress: bool = True,
 ) -> pd.DataFrame:
     """Each model's agreement with the truth (or measurements) on each set of sequences.
 
@@ -309,6 +318,10 @@ def blind_spot_table(
     sets : dict of str to (x, y)
         ``x`` of shape (N, 4, L), ``y`` of shape (N,): the true or measured values.
     metric : {"pearson", "spearman", "r2"}
+    device : str or torch.device, optional
+        Where to run the models (each one's own device by default).
+    progress : bool
+        Progress bars over the batches (when there is more than one).
 
     Returns
     -------
@@ -322,14 +335,14 @@ def blind_spot_table(
         raise TypeError(f"models must be a non-empty dict of name -> model; found {models!r}"[:200])
     if not isinstance(sets, dict) or not sets:
         raise TypeError(f"sets must be a non-empty dict of name -> (x, y); found {sets!r}"[:200])
-    table = {}
+    table, run = {}, {"device": device, "progress": progress}
     for set_name, pair in sets.items():
         if not isinstance(pair, (tuple, list)) or len(pair) != 2:
             raise TypeError(f"sets[{set_name!r}] must be a pair (x, y)")
         x, y = pair
         check_tensor(x, f"sets[{set_name!r}][0]")
         table[set_name] = {
-            name: agreement(predict(check_model(model, name), x)[:, 0], y)[metric]
+            name: agreement(predict(check_model(model, name), x, **run)[:, 0], y)[metric]
             for name, model in models.items()
         }
     return pd.DataFrame(table)

@@ -39,6 +39,8 @@ def confounder_effect(
     output: Output = None,
     target: Target = 0,
     seed: int = 0,
+    device: object = None,
+    progress: bool = True,
 ) -> pd.DataFrame:
     """How much a model's output moves when a feature is added or removed.
 
@@ -67,6 +69,10 @@ def confounder_effect(
         The model's value to read (see :mod:`genotutor.targets`).
     seed : int
         Seeds the positions of added occurrences.
+    device : str or torch.device, optional
+        Where to run the model (its own device by default).
+    progress : bool
+        Progress bars over the batches (when there is more than one).
 
     Returns
     -------
@@ -82,8 +88,8 @@ def confounder_effect(
     check_tensor(x, "x")
     n_sites = check_positive_int(n_sites, "n_sites")
     options = {"region": region, "frame": frame, "motif": motif}
-    choice = {"output": output, "target": target}
-    before = predict(model, x, **choice, progress=False)
+    choice = {"output": output, "target": target, "device": device, "progress": progress}
+    before = predict(model, x, **choice)
     truth_before = _truth_values(truth, x) if truth is not None else None
     count_before = count_feature(x, feature, **options)
     rows = []
@@ -96,11 +102,7 @@ def confounder_effect(
             delta_truth = _truth_values(truth, edited) - truth_before
             changed_truth = keep & (delta_truth.abs() > 1e-5)
             keep = keep & ~changed_truth
-        effect = (
-            (predict(model, edited, **choice, progress=False) - before)[keep]
-            .numpy()
-            .astype(np.float64)
-        )
+        effect = (predict(model, edited, **choice) - before)[keep].numpy().astype(np.float64)
         if truth is not None and bool(keep.any()):
             truth_effect = float(delta_truth[keep].mean())
         n = int(keep.sum())

@@ -33,7 +33,11 @@ def filter_consensus(student: NeuralBasisStudent) -> list[str]:
 
 @torch.no_grad()
 def filter_report(
-    student: NeuralBasisStudent, x: torch.Tensor, covariates: pd.DataFrame
+    student: NeuralBasisStudent,
+    x: torch.Tensor,
+    covariates: pd.DataFrame,
+    *,
+    device: object = None,
 ) -> pd.DataFrame:
     """What each filter of a student tracks.
 
@@ -48,6 +52,8 @@ def filter_report(
     x : torch.Tensor, shape (N, 4, L)
     covariates : pandas.DataFrame
         N rows of numbers.
+    device : str or torch.device, optional
+        Where to run the student (its own device by default); one pass over ``x``.
 
     Returns
     -------
@@ -64,8 +70,8 @@ def filter_report(
             f"covariates must be a DataFrame with one row per sequence ({len(x)}); found "
             f"{type(covariates).__name__} of length {len(covariates)}"
         )
-    with evaluating(student):
-        summed = student.contributions(x).sum(dim=-1)
+    with evaluating(student, device) as here:
+        summed = student.contributions(x.to(here)).sum(dim=-1).cpu()
     values = summed.numpy().astype(np.float64)
     rows = []
     for k, consensus in enumerate(filter_consensus(student)):

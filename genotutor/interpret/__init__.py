@@ -8,7 +8,7 @@ cannot tell you"; unit ablation, :mod:`genotutor.interpret.ablation`) and chapte
 TF-MoDISco in chapter 4 (:mod:`genotutor.interpret.modisco`).
 """
 
-from genotutor.interpret.ablation import ablation_effects, motif_response
+from genotutor.interpret.ablation import ablate_filters, ablation_effects, motif_response
 from genotutor.interpret.attention import (
     attention_auroc,
     attention_condition_number,
@@ -19,7 +19,6 @@ from genotutor.interpret.attention import (
 )
 from genotutor.interpret.filters import (
     FilterPWMs,
-    ablate_filters,
     filter_activations,
     filters_to_pwms,
     match_filters,

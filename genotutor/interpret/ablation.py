@@ -13,22 +13,45 @@ Taught in chapter 5 (redundancy from dropout).
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Mapping, Sequence
 
 import pandas as pd
 import torch
 from torch import nn
 
-from genotutor.interpret.filters import _first_conv, ablate_filters, filter_activations
+from genotutor.interpret.filters import _first_conv, filter_activations
 from genotutor.interpret.gia import Insert, insert_motifs
+from genotutor.progress import progress_bar
 from genotutor.targets import Output, Target
 from genotutor.training import predict
 from genotutor.validation import (
+    check_bool,
+    check_device,
     check_model,
     check_one_hot,
     check_positive_int,
     describe,
 )
+
+
+def ablate_filters(model: nn.Module, indices: list[int]) -> nn.Module:
+    """A copy of ``model`` with the given first-layer filters switched off (weights and bias 0).
+
+    With a ReLU after the convolution a zeroed filter outputs 0 everywhere, as if it never
+    fired. Taught in chapter 5 (a motif spread over several filters).
+    """
+    conv = _first_conv(check_model(model))
+    indices = [int(i) for i in indices]
+    bad = [i for i in indices if not 0 <= i < conv.out_channels]
+    if bad:
+        raise ValueError(f"indices must be in [0, {conv.out_channels - 1}]; found {bad}")
+    clone = copy.deepcopy(model)
+    with torch.no_grad():
+        _first_conv(clone).weight[indices] = 0.0
+        if _first_conv(clone).bias is not None:
+            _first_conv(clone).bias[indices] = 0.0
+    return clone
 
 
 def motif_response(
@@ -38,6 +61,8 @@ def motif_response(
     position: int,
     *,
     strand: str = "+",
+    device: object = None,
+    progress: bool = True,
 ) -> pd.Series:
     """How much each first-layer filter's largest activation rises when ``motif`` is planted.
 
@@ -54,6 +79,10 @@ def motif_response(
         Where to plant it.
     strand : {"+", "-"}
         Which strand.
+    device : str or torch.device, optional
+        Where to run (the model's own device by default).
+    progress : bool
+        A progress bar over the batches (when there is more than one).
 
     Returns
     -------
@@ -65,8 +94,9 @@ def motif_response(
     """
     background = check_one_hot(background, "background")
     planted = insert_motifs(background, motif, position, strands=strand)
-    with_motif = filter_activations(model, planted, activated=True).amax(-1)
-    without = filter_activations(model, background, activated=True).amax(-1)
+    options = {"activated": True, "device": device, "progress": progress}
+    with_motif = filter_activations(model, planted, **options).amax(-1)
+    without = filter_activations(model, background, **options).amax(-1)
     rise = (with_motif - without).mean(0).numpy()
     return pd.Series(rise, index=pd.RangeIndex(len(rise), name="filter"), name="response")
 
@@ -96,6 +126,7 @@ def ablation_effects(
     output: Output = None,
     batch_size: int = 512,
     device: object = None,
+    progress: bool = True,
 ) -> pd.DataFrame:
     """How much of an effect each ablation of first-layer filters removes.
 
@@ -118,6 +149,9 @@ def ablation_effects(
         What to follow, as for :func:`genotutor.attribution.attribute`.
     batch_size : int
     device : str or torch.device, optional
+        Where to run (the model's own device by default).
+    progress : bool
+        A progress bar over the ablations.
 
     Returns
     -------
@@ -140,6 +174,8 @@ def ablation_effects(
     if reference is not None:
         reference = check_one_hot(reference, "reference")
     batch_size = check_positive_int(batch_size, "batch_size")
+    check_bool(progress, "progress")
+    check_device(device)
     n_filters = _first_conv(model).out_channels
     singles = _check_filters(range(n_filters) if filters is None else filters, n_filters, "filters")
     if groups is not None and not isinstance(groups, Mapping):
@@ -156,8 +192,13 @@ def ablation_effects(
 
     intact = effect(model)
     ablations = {f"filter {f}": [f] for f in singles} | named
-    rows = {label: {"filters": members, "effect": effect(ablate_filters(model, members))}
-            for label, members in ablations.items()}  # fmt: skip
+    rows = {
+        label: {
+            "filters": ablations[label],
+            "effect": effect(ablate_filters(model, ablations[label])),
+        }
+        for label in progress_bar(ablations, desc="ablations", progress=progress)
+    }
     table = pd.DataFrame.from_dict(rows, orient="index")
     table["removed"] = intact - table["effect"]
     table["share"] = table["removed"] / intact if intact != 0 else float("nan")

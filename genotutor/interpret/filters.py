@@ -29,6 +29,7 @@ from genotutor.sequences import (
     check_one_hot,
     check_positive_int,
 )
+from genotutor.training import predict
 
 
 @dataclass
@@ -106,7 +107,13 @@ def _activation_after(model: nn.Module, conv: nn.Conv1d) -> list[nn.Module]:
 
 
 def filter_activations(
-    model: nn.Module, x: torch.Tensor, *, activated: bool = False
+    model: nn.Module,
+    x: torch.Tensor,
+    *,
+    activated: bool = False,
+    batch_size: int | None = None,
+    device: object = None,
+    progress: bool = True,
 ) -> torch.Tensor:
     """Each first-layer filter's score at each position: ``model.first_conv`` on ``x``, or
     (``activated=True``) its activation map, with the batch norm and activation that follow
@@ -119,6 +126,12 @@ def filter_activations(
     x : torch.Tensor, shape (N, 4, L)
     activated : bool
         Apply the modules after the convolution (see :func:`filters_to_pwms`).
+    batch_size : int, optional
+        Sequences per pass (all of ``x`` in one by default).
+    device : str or torch.device, optional
+        Where to run (the convolution's own device by default).
+    progress : bool
+        A progress bar over the batches (when there is more than one).
 
     Returns
     -------
@@ -130,18 +143,9 @@ def filter_activations(
     conv = _first_conv(check_model(model))
     x = check_one_hot(x, "x")
     check_bool(activated, "activated")
-    chain = _activation_after(model, conv) if activated else []
-    modes = [module.training for module in chain]
-    try:
-        with torch.no_grad():  # on the model's device; the result on the input's
-            out = conv(x.to(conv.weight.device))
-            for module in chain:
-                module.eval()
-                out = module(out)
-    finally:
-        for module, mode in zip(chain, modes, strict=True):
-            module.train(mode)
-    return out.to(x.device)
+    first_layer = nn.Sequential(conv, *(_activation_after(model, conv) if activated else []))
+    size = len(x) if batch_size is None else check_positive_int(batch_size, "batch_size")
+    return predict(first_layer, x, batch_size=size, device=device, progress=progress)
 
 
 def filters_to_pwms(
@@ -152,6 +156,7 @@ def filters_to_pwms(
     scores: str = "activation",
     batch_size: int = 256,
     pseudocount: float = 0.5,
+    device: object = None,
     progress: bool = True,
 ) -> FilterPWMs:
     """Turn each first-layer filter into a PWM by aligning the windows that activate it.
@@ -178,6 +183,8 @@ def filters_to_pwms(
         Sequences per batch.
     pseudocount : float
         Added to every count before normalising (a filter with no site gets a flat PWM).
+    device : str or torch.device, optional
+        Where to compute the activations (the model's own device by default).
     progress : bool
         Show a progress bar.
 
@@ -196,7 +203,9 @@ def filters_to_pwms(
     if isinstance(pad, str):
         raise ValueError("model.first_conv must use integer padding; found a string padding")
     check_choice(scores, "scores", ("activation", "convolution"))
-    activations = filter_activations(model, x, activated=scores == "activation")  # (N, F, L')
+    activations = filter_activations(  # (N, F, L'), on x's device
+        model, x, activated=scores == "activation", device=device, progress=False
+    )
     best = activations.amax(dim=(0, 2))  # (F,)
     cutoff = torch.where(best > 0, threshold * best, best)[None, :, None]
     padded = nn.functional.pad(x, (pad, pad))
@@ -397,23 +406,4 @@ def rescale_filter(model: nn.Module, index: int, factor: float) -> nn.Module:
         if conv_copy.bias is not None:
             conv_copy.bias[index] *= factor
         following.weight[:, index] /= factor
-    return clone
-
-
-def ablate_filters(model: nn.Module, indices: list[int]) -> nn.Module:
-    """A copy of ``model`` with the given first-layer filters switched off (weights and bias 0).
-
-    With a ReLU after the convolution a zeroed filter outputs 0 everywhere, as if it never
-    fired. Taught in chapter 5 (a motif spread over several filters).
-    """
-    conv = _first_conv(check_model(model))
-    indices = [int(i) for i in indices]
-    bad = [i for i in indices if not 0 <= i < conv.out_channels]
-    if bad:
-        raise ValueError(f"indices must be in [0, {conv.out_channels - 1}]; found {bad}")
-    clone = copy.deepcopy(model)
-    with torch.no_grad():
-        _first_conv(clone).weight[indices] = 0.0
-        if _first_conv(clone).bias is not None:
-            _first_conv(clone).bias[indices] = 0.0
     return clone

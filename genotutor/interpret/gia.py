@@ -116,6 +116,7 @@ def global_importance(
     output: Output = None,
     target: Target = 0,
     device: object = None,
+    progress: bool = True,
 ) -> GlobalImportance:
     """Mean effect on the model of planting motifs into many background sequences.
 
@@ -136,6 +137,8 @@ def global_importance(
         column 0 of a single ``(N, T)`` output.
     device : str or torch.device, optional
         Where to run the model (its own device by default).
+    progress : bool
+        A progress bar over the batches (when there are more than one).
 
     Returns
     -------
@@ -145,10 +148,8 @@ def global_importance(
     """
     check_model(model)
     planted = insert_motifs(background, insert, positions, strands=strands)
-    choice = {"output": output, "target": target, "device": device}
-    effects = predict(model, planted, **choice, progress=False) - predict(
-        model, background, **choice, progress=False
-    )
+    choice = {"output": output, "target": target, "device": device, "progress": progress}
+    effects = predict(model, planted, **choice) - predict(model, background, **choice)
     sem = float(effects.std() / np.sqrt(len(effects))) if len(effects) > 1 else float("nan")
     return GlobalImportance(float(effects.mean()), sem, effects)
 

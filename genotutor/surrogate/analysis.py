@@ -19,7 +19,7 @@ from genotutor.surrogate.fit import Surrogate, fit_surrogate
 from genotutor.surrogate.library import mutagenesis_library
 from genotutor.targets import Output, Target
 from genotutor.training import predict
-from genotutor.validation import check_region, check_tensor
+from genotutor.validation import check_device, check_region, check_tensor
 
 
 def single_mutants(x: torch.Tensor) -> torch.Tensor:
@@ -177,12 +177,13 @@ def explain_loci(
     windows: tuple[int, int] | Sequence[tuple[int, int] | None] | None = None,
     seed: int = 0,
     executor: Executor | None = None,
+    device: object = None,
     progress: bool = True,
     **options: object,
 ) -> list[LocusSurrogate]:
     """:func:`explain_locus` on many loci, serially or on any ``concurrent.futures.Executor``.
 
-    Locus ``k`` is seeded with :func:`genotutor.parallel.task_seed` ``(seed, k)`` and runs
+    Locus ``k`` is seeded with :func:`genotutor.parallel.seed_of_task` ``(seed, k)`` and runs
     on one intra-op thread, so the results are the same whether the loci run one after
     another, on a thread pool, or on a Dask cluster (``Client(LocalCluster())
     .get_executor()``; ``pip install genotutor[distributed]``).
@@ -197,11 +198,13 @@ def explain_loci(
         The job's seed.
     executor : concurrent.futures.Executor, optional
         Where to run the loci.
+    device : str or torch.device, optional
+        Where each locus runs the model (its own device by default).
     progress : bool
         A progress bar over finished loci.
     **options
         Further arguments of :func:`explain_locus` (``n``, ``mutation_rate``, ``output``,
-        ``target``, ``gpmap``, ``device``, fit options ...).
+        ``target``, ``gpmap``, fit options ...).
 
     Returns
     -------
@@ -225,6 +228,8 @@ def explain_loci(
     for forbidden in ("seed", "window", "progress"):
         if forbidden in options:
             raise TypeError(f"explain_loci sets {forbidden!r} per locus; do not pass it")
+    check_device(device)
+    options = {**options, "device": device}
     tasks = [
         (model, locus, window, seed_of_task(seed, k), options)
         for k, (locus, window) in enumerate(zip(loci, windows))
