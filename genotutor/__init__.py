@@ -22,13 +22,13 @@ __version__ = "0.1.0"
 
 import genotutor.distillation as distillation
 from genotutor.attribution import attribute, attribute_layer, correct_gradients, make_baseline
+from genotutor.attribution.sanity import randomization_check
 from genotutor.cache import memoize, train_or_load
 from genotutor.distillation import distill, fidelity
 from genotutor.evaluation import (
     attribution_auprc,
     attribution_auroc,
     auroc,
-    randomization_check,
     stability,
 )
 from genotutor.interpret import discover_motifs, filters_to_pwms, global_importance, match_filters

@@ -22,8 +22,8 @@ from torch import nn
 
 from genotutor import distillation, surrogate, widgets
 from genotutor.attribution import attribute, attribute_layer, make_baseline
+from genotutor.attribution.sanity import randomization_check, randomize_model
 from genotutor.cache import train_or_load
-from genotutor.evaluation import randomization_check, randomize_model
 from genotutor.models import DeepBind
 from genotutor.seeding import seeded
 from genotutor.sequences import dinucleotide_shuffle, random_sequences

@@ -35,6 +35,7 @@ from genotutor.attribution.dispatch import (
 )
 from genotutor.attribution.gradients import correct_gradients
 from genotutor.attribution.layer import LAYER_METHODS, attribute_layer
+from genotutor.attribution.sanity import randomization_check, randomize_model
 
 __all__ = [
     "BASELINES",
@@ -47,5 +48,7 @@ __all__ = [
     "attribute_layer",
     "correct_gradients",
     "make_baseline",
+    "randomization_check",
+    "randomize_model",
     "project",
 ]

@@ -128,13 +128,22 @@ def confounder_table(
     x: torch.Tensor,
     *,
     features: tuple[str, ...] = ("cpg", "stop"),
+    output: Output = None,
+    target: Target = 0,
+    seed: int = 0,
+    device: object = None,
+    progress: bool = True,
     **options: object,
 ) -> pd.DataFrame:
     """:func:`confounder_effect` for several models and features, as one table.
 
-    Returns a DataFrame with one row per (feature, action) and one column per model
-    (the mean effect). Taught in chapter 9.
+    ``output``, ``target``, ``seed``, ``device``, ``progress`` and ``**options``
+    (``n_sites``, ``region``, ``frame``, ``motif``, ``truth``) are passed to it. Returns
+    a DataFrame with one row per (feature, action) and one column per model (the mean
+    effect). Taught in chapter 9.
     """
+    options |= {"output": output, "target": target, "seed": seed}
+    options |= {"device": device, "progress": progress}
     if not isinstance(models, dict) or not models:
         raise TypeError("models must be a non-empty dict of name -> model")
     columns = {}

@@ -18,7 +18,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from genotutor.models import _activation
+from genotutor.models.cnn import _activation
 from genotutor.motifs import Motif
 from genotutor.validation import check_model, check_positive_int, check_tensor
 

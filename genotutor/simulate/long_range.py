@@ -11,7 +11,7 @@ import pandas as pd
 import torch
 
 from genotutor.motifs import get_motif
-from genotutor.simulate import (
+from genotutor.simulate.tasks import (
     PlantedTask,
     _background_and_labels,
     _codes_to_one_hot,

@@ -263,6 +263,7 @@ def edit_feature(
     _check_feature(feature, motif)
     check_choice(action, "action", ACTIONS)
     n_sites = check_positive_int(n_sites, "n_sites")
+    seed = check_positive_int(seed, "seed", minimum=0)
     codes = to_codes(x).copy()
     region = check_region(region, codes.shape[1])
     edit_codes(

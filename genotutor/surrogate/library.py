@@ -57,6 +57,7 @@ def mutagenesis_library(
     if bool((x.sum(dim=1) == 0).any()):
         raise ValueError("x has all-zero (N) columns; expected a sequence of A, C, G, T only")
     n = check_positive_int(n, "n")
+    seed = check_positive_int(seed, "seed", minimum=0)
     rate = check_number(
         mutation_rate, "mutation_rate", minimum=0, maximum=1, inclusive=(False, False)
     )
