@@ -153,3 +153,48 @@ def test_evaluating_restores_the_mode_after_an_error():
             assert not model.training
             raise RuntimeError("inside")
     assert model.training
+
+
+class _TwoHeads(torch.nn.Module):
+    """A model that returns a tuple or a dict: a profile (N, 1, L) and counts (N, 2)."""
+
+    def __init__(self, as_dict: bool = False) -> None:
+        super().__init__()
+        self.conv = torch.nn.Conv1d(4, 1, 3, padding=1)
+        self.as_dict = as_dict
+
+    def forward(self, x):
+        profile = self.conv(x)
+        counts = torch.stack([profile.sum((1, 2)), profile.amax((1, 2))], dim=1)
+        return {"profile": profile, "counts": counts} if self.as_dict else (profile, counts)
+
+
+@pytest.mark.parametrize("batch_size", [1, 2, 7])
+def test_predict_is_the_model_in_batches_whatever_it_returns(one_hot_batch, batch_size):
+    torch.manual_seed(0)
+    model = _TwoHeads().eval()
+    with torch.no_grad():
+        profile, counts = model(one_hot_batch)
+    raw = predict(model, one_hot_batch, batch_size=batch_size, progress=False)
+    assert isinstance(raw, tuple) and len(raw) == 2
+    torch.testing.assert_close(raw[1], counts)
+    picked = predict(model, one_hot_batch, output=1, batch_size=batch_size, progress=False)
+    torch.testing.assert_close(picked, counts)
+    summed = predict(model, one_hot_batch, output=1, target=[0, 1], batch_size=batch_size)
+    torch.testing.assert_close(summed, counts.sum(1))
+    called = predict(model, one_hot_batch, output=0, target=lambda p: p.sum((1, 2)))
+    torch.testing.assert_close(called, profile.sum((1, 2)))
+    keyed = predict(_TwoHeads(as_dict=True).eval(), one_hot_batch, batch_size=batch_size)
+    assert set(keyed) == {"profile", "counts"} and keyed["profile"].shape == profile.shape
+
+
+def test_predict_refuses_bad_output_target_and_progress(one_hot_batch):
+    model = _TwoHeads().eval()
+    with pytest.raises(ValueError, match="output"):
+        predict(model, one_hot_batch, output=5)
+    with pytest.raises(ValueError, match="target"):
+        predict(model, one_hot_batch, output=1, target=9)
+    with pytest.raises(TypeError, match="target"):
+        predict(model, one_hot_batch, output=1, target="counts")
+    with pytest.raises(TypeError, match="progress"):
+        predict(model, one_hot_batch, progress="no")
