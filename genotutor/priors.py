@@ -42,7 +42,7 @@ import torch
 from torch import nn
 
 from genotutor.sequences import check_model, check_positive_int, check_tensor
-from genotutor.validation import check_target
+from genotutor.validation import check_mask, check_target
 
 __all__ = [
     "attribution_track",
@@ -362,14 +362,7 @@ def fourier_prior_loss(
     """
     check_model(model)
     check_tensor(x, "x")
-    if positives is not None:
-        if not isinstance(positives, torch.Tensor):
-            raise TypeError(f"positives must be a bool tensor; found {type(positives).__name__}")
-        if positives.dtype != torch.bool or tuple(positives.shape) != (len(x),):
-            raise ValueError(
-                f"positives must be a bool tensor of shape ({len(x)},); found "
-                f"{positives.dtype} of shape {tuple(positives.shape)}"
-            )
+    if check_mask(positives, (len(x),), "positives") is not None:
         x = x[positives]
     if len(x) == 0:
         return sum(p.sum() for p in model.parameters()) * 0.0

@@ -12,7 +12,7 @@ They are re-exported by :mod:`genotutor.sequences`. Taught in chapter 1.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 
 import numpy as np
 import torch
@@ -134,6 +134,42 @@ def check_model(model: object, name: str = "model") -> torch.nn.Module:
     if not isinstance(model, torch.nn.Module):
         raise TypeError(f"{name} must be a torch.nn.Module; found {describe(model)}")
     return model
+
+
+def check_models(models: object, name: str = "models") -> dict[str, torch.nn.Module]:
+    """Check a non-empty dict of name -> ``torch.nn.Module`` (e.g. ``{"teacher": t,
+    "student": s}``) and return it as a plain dict, in its order.
+
+    Taught in chapter 7 (the explorers that compare models).
+    """
+    if not isinstance(models, Mapping) or not models:
+        raise TypeError(
+            f"{name} must be a non-empty dict of name -> torch.nn.Module; found {describe(models)}"
+        )
+    for key in models:
+        if not isinstance(key, str):
+            raise TypeError(f"{name} must be keyed by strings (the names shown); found {key!r}")
+    return {key: check_model(model, f"{name}[{key!r}]") for key, model in models.items()}
+
+
+def check_mask(mask: object, shape: tuple[int, ...], name: str = "truth") -> torch.Tensor | None:
+    """``None``, or a bool tensor of ``shape`` (e.g. ``(N, L)``: planted positions, one row
+    per sequence), returned unchanged; anything else is an error naming ``name``.
+
+    Taught in chapter 2 (the truth masks of the planted tasks).
+    """
+    shape = tuple(int(size) for size in shape)
+    if mask is None:
+        return None
+    if not isinstance(mask, torch.Tensor) or mask.dtype != torch.bool:
+        raise TypeError(
+            f"{name} must be a bool tensor of shape {shape} or None; found {describe(mask)}"
+        )
+    if tuple(mask.shape) != shape:
+        raise ValueError(
+            f"{name} must have shape {shape} (one row per sequence); found {describe(mask)}"
+        )
+    return mask
 
 
 def check_device(device: object, name: str = "device") -> torch.device | None:

@@ -356,21 +356,12 @@ def delta_scores(tracks: SpliceTracks) -> pd.DataFrame:
 
 
 def spliceai_delta(
-    model: nn.Module,
-    sequence: str,
-    variants: pd.DataFrame,
-    *,
-    distance: int = 50,
-    device: object = None,
-    batch_size: int = 8,
-    progress: bool = True,
+    model: nn.Module, sequence: str, variants: pd.DataFrame, **options: object
 ) -> pd.DataFrame:
     """SpliceAI's delta scores of variants in a sequence: :func:`spliceai_tracks` (which
-    takes the same arguments and says what they mean), then :func:`delta_scores` (which
-    says what it returns).
+    takes the same arguments and keyword options: ``distance``, ``device``,
+    ``batch_size``, ``progress``), then :func:`delta_scores` (which says what it returns).
 
     Taught in chapter 11.
     """
-    options = {"distance": distance, "device": device, "batch_size": batch_size}
-    tracks = spliceai_tracks(model, sequence, variants, **options, progress=progress)
-    return delta_scores(tracks)
+    return delta_scores(spliceai_tracks(model, sequence, variants, **options))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import subprocess
 import tempfile
@@ -16,17 +17,22 @@ from genotutor.widgets._view import esm
 def run_module(name: str, script: str, inputs: object, *, exports: str = "") -> object:
     """Run ``script`` (an ES module body) under ``node`` and return the JSON it prints.
 
-    The script sees ``mod``, the explorer's module (``esm(name)``, the drawing helpers then
-    ``js/<name>.js``, with ``export { <exports> }`` appended for top-level names it does
-    not export itself), and ``input``, the JSON of ``inputs``; it must end by printing one
-    JSON value. The calling test is skipped where ``node`` is not installed.
+    The script sees ``mod``, the explorer's module as the page gets it (``esm(name)``:
+    ``js/<name>.js`` with the helpers it imports from ``js/plot.js`` bundled in), with
+    ``export { <exports> }`` appended for those of ``exports`` (top-level names: its own,
+    or helpers it imports) that it does not export itself; and ``input``, the JSON of
+    ``inputs``. It must end by printing one JSON value. The calling test is skipped where
+    ``node`` is not installed.
     """
     node = shutil.which("node")
     if node is None:
         pytest.skip("needs Node.js (node) to run the explorer's JavaScript")
     with tempfile.TemporaryDirectory() as folder:
         root = Path(folder)
-        module = esm(name) + (f"\nexport {{ {exports} }};\n" if exports else "")
+        module = esm(name)
+        wanted = [e.strip() for e in exports.split(",") if e.strip()]
+        extra = [e for e in wanted if e not in _exported(module)]
+        module += f"\nexport {{ {', '.join(extra)} }};\n" if extra else ""
         (root / "module.mjs").write_text(module)
         (root / "input.json").write_text(json.dumps(inputs))
         driver = (
@@ -41,3 +47,13 @@ def run_module(name: str, script: str, inputs: object, *, exports: str = "") -> 
     if done.returncode != 0:
         raise AssertionError(f"node failed:\n{done.stderr}")
     return json.loads(done.stdout)
+
+
+def _exported(module: str) -> set[str]:
+    """The names an ES module exports by ``export function|const|... NAME`` or
+    ``export { a, b as c }`` (not re-exports, which a bundle from esm() cannot hold)."""
+    names = set(re.findall(r"^export\s+(?:async\s+)?(?:function\*?|const|let|var|class)\s+([\w$]+)",
+                           module, re.MULTILINE))  # fmt: skip
+    for group in re.findall(r"^export\s*\{([^}]*)\}", module, re.MULTILINE):
+        names |= {spec.split(" as ")[-1].strip() for spec in group.split(",") if spec.strip()}
+    return names

@@ -64,11 +64,13 @@ def test_a_clean_scratch_page_builds(tmp_path):
 
 EXPLORER_CELL = """import torch
 from genotutor import widgets
+from genotutor.attribution import mutation_table
 from genotutor.models import DeepBind
 from genotutor.sequences import random_sequences
 
 torch.manual_seed(0)
-widgets.mutation_explorer(DeepBind(filter_width=7).eval(), random_sequences(3, 30, seed=0))"""
+x = random_sequences(3, 30, seed=0)
+widgets.MutationExplorer(mutation_table(DeepBind(filter_width=7).eval(), x), x)"""
 
 
 @pytest.mark.slow

@@ -370,68 +370,8 @@ def test_seqlet_functions_check_their_input(one_hot_batch):
         interpret.extract_seqlets(one_hot_batch, one_hot_batch, quantile=1.5)
 
 
-# --------------------------------------------------------------------------- widget
-def _filter_explorer(**options):
-    from genotutor.widgets.filters import filter_explorer
-
-    x, starts = _with_sites(20, 80, CTCF.consensus)
-    truth = torch.zeros(20, 80, dtype=torch.bool)
-    for i, start in enumerate(starts):
-        truth[i, start : start + len(CTCF.consensus)] = True
-    model = _detector([CTCF.consensus, get_motif("SPI1").consensus])
-    return filter_explorer(model, x, truth=truth, **options)
-
-
-def test_filter_explorer_controls_move_the_view():
-    explorer = _filter_explorer()
-    assert explorer.best_match()[0] == "CTCF"
-    explorer.filter.value = 1
-    assert explorer.view.filter == 1 and explorer.best_match()[0] == "SPI1"
-    explorer.sequence.value = 5
-    assert explorer.view.sequence == 5
-
-
-def test_filter_explorer_table_matches_the_library():
-    """The view's table against the functions it precomputes, called directly."""
-    from genotutor.widgets._view import unpack
-
-    explorer = _filter_explorer(n_tracks=8)
-    data = explorer.view.data
-    pwms = interpret.filters_to_pwms(explorer.model, explorer.x, progress=False)
-    assert (unpack(data["n_sites"]) == pwms.n_sites).all()
-    tracks = interpret.filter_activations(explorer.model, explorer.x[:8])
-    assert np.allclose(unpack(data["tracks"]), tracks.numpy())
-    assert unpack(data["truth"]).shape == (8, 80) and explorer.sequence.max == 7
-    # logo heights in bits: each probability times its column's information content
-    for heights, probs in zip(unpack(data["pwms"]), pwms.probs, strict=True):
-        assert np.allclose(heights, probs * motifs.information_content(probs), atol=1e-5)
-    table = interpret.match_filters(pwms, min_sites=0)
-    for index, match in enumerate(data["matches"]):
-        row = table.loc[index]
-        expected = (row["match"], row["strand"], row["offset"])
-        assert (match["name"], match["strand"], match["offset"]) == expected
-        assert match["score"] == pytest.approx(row["score"])
-        probs = get_motif(row["match"]).probs
-        probs = probs if row["strand"] == "+" else probs[::-1, ::-1]
-        bits = probs * motifs.information_content(probs)
-        assert np.allclose(unpack(match["logo"]), bits, atol=1e-5)
-    assert data["centre"] == 7  # width 15, no padding: score i is of the window x[i : i + 15]
-
-
-@pytest.mark.parametrize(
-    ("options", "message"),
-    [
-        ({"n_tracks": 0}, "n_tracks"),
-        ({"truth": "x"}, "truth"),
-        ({"truth": torch.zeros(3, 80, dtype=torch.bool)}, "truth"),
-    ],
-)
-def test_filter_explorer_refuses_bad_options_by_name(options, message):
-    from genotutor.widgets.filters import FilterExplorer
-
-    x, _ = _with_sites(20, 80, CTCF.consensus)
-    with pytest.raises((TypeError, ValueError), match=message):
-        FilterExplorer(_detector([CTCF.consensus]), x, **options)
+# The filter explorer's tests are in tests/test_widgets_filters.py; its table's in
+# tests/test_interpret_tables.py.
 
 
 def test_ablated_filters_are_silent(one_hot_batch):

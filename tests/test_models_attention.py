@@ -10,7 +10,6 @@ import math
 import numpy as np
 import pytest
 import torch
-from node_oracle import run_module
 from torch import nn
 
 from genotutor.attribution import attribute
@@ -25,8 +24,6 @@ from genotutor.models import AttentionCNN, MultiHeadSelfAttention, TransparentNe
 from genotutor.motifs import get_motif
 from genotutor.sequences import random_sequences
 from genotutor.simulate import long_range_task
-from genotutor.widgets import attention_explorer
-from genotutor.widgets._view import unpack
 
 
 @pytest.fixture
@@ -292,70 +289,4 @@ def test_predict_with_attention_checks_the_shape(model, x):
         attention_maps(model, x, layer="nope")
 
 
-# --------------------------------------------------------------------------- explorer
-def _marked(model) -> torch.Tensor:
-    tokens = torch.zeros(6, model.n_tokens, dtype=torch.bool)
-    tokens[:, [1, 7]] = True
-    tokens[2, 4] = True
-    tokens[3] = False  # no marked token: no share
-    return tokens
-
-
-def test_explorer_controls_move_the_view(model, x):
-    explorer = attention_explorer(model, x, tokens=_marked(model))
-    assert torch.equal(explorer.weights(), explorer.mean[0])
-    explorer.head.value = "1"
-    assert explorer.view.head == 2  # the option's index: 0 is the mean
-    assert torch.equal(explorer.weights(), explorer.maps[0, 1])
-    first = explorer.marked_share()
-    explorer.sequence.value = 4
-    assert explorer.view.sequence == 4 and explorer.marked_share() != first
-    explorer.sequence.value = 3
-    assert explorer.marked_share() is None
-
-
-def test_explorer_table_matches_the_model(model, x):
-    explorer = attention_explorer(model, x, tokens=_marked(model))
-    data = explorer.view.data
-    direct = attention_maps(model, x)["attention"]
-    assert torch.allclose(torch.from_numpy(unpack(data["maps"]).copy()), direct, atol=1e-6)
-    mean = torch.from_numpy(unpack(data["mean"]).copy())
-    assert torch.allclose(mean, direct.mean(1), atol=1e-6)
-    with torch.no_grad():
-        outputs = model(x)[:, 0]
-    assert torch.allclose(torch.from_numpy(unpack(data["outputs"]).copy()), outputs, atol=1e-6)
-    assert (unpack(data["tokens"]) == _marked(model).numpy()).all()
-
-
-def test_explorer_share_is_the_attention_between_marked_tokens(model, x):
-    """Brute force over the pairs of distinct marked tokens, in Python and in the view's
-    JavaScript (run by Node.js) on the view's own state."""
-    explorer = attention_explorer(model, x, tokens=_marked(model))
-    explorer.sequence.value, explorer.head.value = 2, "0"
-    weights, marked = explorer.maps[2, 0], [1, 4, 7]
-    brute = sum(float(weights[i, j]) for i in marked for j in marked if i != j) / 3
-    assert abs(explorer.marked_share() - brute) < 1e-6
-    script = """
-const maps = mod.decode(input.data.maps);
-const t = maps.shape[2];
-console.log(JSON.stringify(mod.markedShare(mod.row(maps, 2, 0), t, [1, 4, 7])));
-"""
-    shown = run_module(
-        "attention", script, {"data": explorer.view.data}, exports="decode, row, markedShare"
-    )
-    assert abs(shown - brute) < 1e-6
-
-
-def test_explorer_refuses_bad_options_by_name(model, x):
-    tokens = _marked(model)
-    with pytest.raises(ValueError, match="tokens must have shape"):
-        attention_explorer(model, x, tokens=tokens[:, :3])
-    with pytest.raises(TypeError, match="tokens must be a bool tensor"):
-        attention_explorer(model, x, tokens=tokens.float())
-    with pytest.raises(ValueError, match="layer must be one of"):
-        attention_explorer(model, x, layer="nope")
-    explorer = attention_explorer(model, x)
-    explorer.maps = explorer.maps[:2]  # the reader swapped in fewer maps
-    explorer.sequence.value = 5
-    with pytest.raises(ValueError, match=r"sequence must be in \[0, 1\]"):
-        explorer.weights()
+# The explorer's tests are in tests/test_widgets_attention.py.

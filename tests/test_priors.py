@@ -182,8 +182,10 @@ def test_penalty_rejects_bad_tracks():
 def test_loss_rejects_bad_positives_and_target():
     model = DeepBind(n_filters=4, hidden=4)
     x = _one_hot(4, 60, seed=6).float()
-    with pytest.raises(ValueError, match=r"positives must be a bool tensor of shape \(4,\)"):
+    with pytest.raises(TypeError, match=r"positives must be a bool tensor of shape \(4,\)"):
         priors.fourier_prior_loss(model, x, freq_limit=5, positives=torch.ones(4))
+    with pytest.raises(ValueError, match=r"positives must have shape \(4,\)"):
+        priors.fourier_prior_loss(model, x, freq_limit=5, positives=torch.ones(3, dtype=torch.bool))
     with pytest.raises(ValueError, match=r"target must be in \[0, 0\]"):
         priors.fourier_prior_loss(model, x, freq_limit=5, target=3)
 

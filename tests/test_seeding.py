@@ -20,8 +20,8 @@ import pytest
 import torch
 from torch import nn
 
-from genotutor import distillation, surrogate, widgets
-from genotutor.attribution import attribute, attribute_layer, make_baseline
+from genotutor import distillation, surrogate
+from genotutor.attribution import attribute, attribute_layer, attribution_table, make_baseline
 from genotutor.attribution.sanity import randomization_check, randomize_model
 from genotutor.cache import train_or_load
 from genotutor.models import DeepBind
@@ -34,7 +34,13 @@ from genotutor.simulate import (
     planted_motif_task,
     split_indices,
 )
-from genotutor.splicing import edit_feature, plant_hairpin, reporter_sequences, simulate_splicing
+from genotutor.splicing import (
+    edit_feature,
+    edit_table,
+    plant_hairpin,
+    reporter_sequences,
+    simulate_splicing,
+)
 from genotutor.studies import attention as attention_study
 from genotutor.studies import fourier_prior, limits, planted, profile_model
 from genotutor.studies.splicing_teachers import genome_decoys, genome_splice_model, splicing_teacher
@@ -42,6 +48,7 @@ from genotutor.training import fit, train_cached
 
 SMALL_TASK = {"n": 120, "length": 100, "seed": 0, "drivers": ["CTCF"]}
 ONE_EPOCH = {"epochs": 1, "progress": False}
+TWO_EPOCHS = {"epochs": 2}
 
 
 def _model() -> nn.Module:
@@ -77,11 +84,11 @@ def _train_or_load():
     return train_or_load({"name": "u", "seed": 4}, _model_fresh, lambda model: None)
 
 
-def _splicing_explorer():
+def _edit_table():
     exons = simulate_splicing(4, kind="random", seed=1)
     with seeded(1):
         model = DeepBind(n_filters=4, filter_width=7, hidden=4).eval()
-    return widgets.splicing_explorer({"m": model}, exons.x, positions=(30, 32), seed=2).after
+    return edit_table({"m": model}, exons.x, positions=(30, 32), seed=2, progress=False)
 
 
 def _patched(module, name: str, **options):
@@ -196,18 +203,14 @@ CALLS: dict[str, Callable] = {
     ),
     "profile_task": lambda: profile_model.profile_task(50, 100, seed=1),
     "profile_model": lambda: profile_model.profile_model(n=100, **ONE_EPOCH),
-    # the explorers that draw
-    "attribution_explorer": lambda: (
-        widgets.attribution_explorer(
-            _model(), _x(3), methods=("smoothgrad", "deeplift_shap"), seed=1
-        ).table
-    ),  # fmt: skip
-    "surrogate_explorer": lambda: (
-        widgets.surrogate_explorer(
-            _model(), _x(1), window=10, rates=(0.1,), sizes=(60,), fit_options={"epochs": 2}, seed=1
-        ).table
-    ),  # fmt: skip
-    "splicing_explorer": _splicing_explorer,
+    # the explorers' tables that draw
+    "attribution_table": lambda: attribution_table(
+        _model(), _x(3), methods=("smoothgrad", "deeplift_shap"), seed=1, progress=False
+    ),
+    "surrogate_grid": lambda: surrogate.surrogate_grid(
+        _model(), _x(1), window=10, rates=(0.1,), sizes=(60,), fit_options=TWO_EPOCHS, seed=1
+    ),
+    "edit_table": _edit_table,
 }
 
 

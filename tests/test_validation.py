@@ -84,3 +84,44 @@ def test_as_array():
         v.as_array("abc", "y")
     with pytest.raises(TypeError, match="y must be a tensor or array of numbers"):
         v.as_array([["a"]], "y")
+
+
+def test_check_mask_accepts_none_and_a_bool_tensor_of_the_shape():
+    assert v.check_mask(None, (3, 5)) is None
+    mask = torch.zeros(3, 5, dtype=torch.bool)
+    assert v.check_mask(mask, (3, 5), "truth") is mask
+
+
+@pytest.mark.parametrize(
+    ("mask", "error", "words"),
+    [
+        (torch.zeros(3, 5), TypeError, "tokens must be a bool tensor of shape (3, 5) or None"),
+        ("x", TypeError, "found str"),
+        (torch.zeros(3, 4, dtype=torch.bool), ValueError, "tokens must have shape (3, 5)"),
+        (torch.zeros(5, dtype=torch.bool), ValueError, "found a torch.bool tensor of shape (5,)"),
+    ],
+)
+def test_check_mask_refuses(mask, error, words):
+    with pytest.raises(error) as info:
+        v.check_mask(mask, (3, 5), "tokens")
+    assert words in str(info.value)
+
+
+def test_check_models_returns_a_plain_dict_in_order():
+    a, b = torch.nn.Linear(2, 1), torch.nn.Linear(2, 1)
+    assert list(v.check_models({"b": b, "a": a}).items()) == [("b", b), ("a", a)]
+
+
+@pytest.mark.parametrize(
+    ("models", "error", "words"),
+    [
+        ({}, TypeError, "models must be a non-empty dict of name -> torch.nn.Module"),
+        (torch.nn.Linear(2, 1), TypeError, "found Linear"),
+        ({1: torch.nn.Linear(2, 1)}, TypeError, "keyed by strings"),
+        ({"a": "model"}, TypeError, "models['a'] must be a torch.nn.Module"),
+    ],
+)
+def test_check_models_refuses(models, error, words):
+    with pytest.raises(error) as info:
+        v.check_models(models)
+    assert words in str(info.value)

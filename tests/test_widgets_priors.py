@@ -8,8 +8,9 @@ import torch
 from node_oracle import run_module
 
 from genotutor import priors
+from genotutor.attribution import attribution_tracks
 from genotutor.models import DeepBind
-from genotutor.widgets import PriorExplorer, prior_explorer
+from genotutor.widgets import PriorExplorer
 from genotutor.widgets._view import unpack
 
 # Every step of the prior for each case, in the browser's code.
@@ -103,12 +104,16 @@ console.log(JSON.stringify(errors));
 
 
 # --------------------------------------------------------------------------- explorer
-def _explorer(one_hot_batch):
+def _models() -> dict:
     torch.manual_seed(0)
-    models = {"a": DeepBind(filter_width=7).eval(), "b": DeepBind(filter_width=5).eval()}
+    return {"a": DeepBind(filter_width=7).eval(), "b": DeepBind(filter_width=5).eval()}
+
+
+def _explorer(one_hot_batch):
     truth = torch.zeros(one_hot_batch.shape[0], one_hot_batch.shape[-1], dtype=torch.bool)
     truth[:, 10:20] = True
-    return prior_explorer(models, one_hot_batch, truth=truth, freq_limit=10)
+    tracks = attribution_tracks(_models(), one_hot_batch, progress=False)
+    return PriorExplorer(tracks, truth=truth, freq_limit=10)
 
 
 def test_each_control_moves_the_view(one_hot_batch):
@@ -129,7 +134,7 @@ def test_the_tracks_in_the_table_match_the_model(one_hot_batch):
     assert explorer.view.data["names"] == ["a", "b"]
     for m, name in enumerate(["a", "b"]):
         for i in (0, 5):
-            alone = priors.attribution_track(explorer.models[name], one_hot_batch[i : i + 1])
+            alone = priors.attribution_track(_models()[name], one_hot_batch[i : i + 1])
             assert torch.allclose(torch.from_numpy(table[m, i].copy()), alone[0], atol=1e-6)
     truth = unpack(explorer.view.data["truth"])
     assert truth.dtype == np.uint8 and truth[:, 10:20].all() and truth.sum() == 10 * len(truth)
@@ -138,7 +143,7 @@ def test_the_tracks_in_the_table_match_the_model(one_hot_batch):
 def test_the_numbers_shown_are_the_penalty_and_the_mass(one_hot_batch):
     explorer = _explorer(one_hot_batch)
     explorer.sequence.value, explorer.cutoff.value, explorer.softness.value = 2, 6, 0.5
-    track = priors.attribution_track(explorer.models["a"], one_hot_batch[2:3]).double()
+    track = priors.attribution_track(_models()["a"], one_hot_batch[2:3]).double()
     penalty, mass = explorer.numbers()["a"]
     expected = priors.fourier_penalty(track, freq_limit=6, limit_softness=0.5, smooth_sigma=3.0)
     assert abs(penalty - expected.item()) < 1e-6
@@ -168,17 +173,26 @@ console.log(JSON.stringify(out));
     assert np.allclose(shown, list(explorer.numbers().values()), rtol=1e-5, atol=1e-9)
 
 
+def test_the_view_state_keeps_its_keys(one_hot_batch):
+    view = _explorer(one_hot_batch).view
+    assert set(view.data) == {"names", "tracks", "truth"}
+    assert {"sequence", "cutoff", "softness", "sigma"} <= set(view.trait_names())
+
+
 @pytest.mark.parametrize(
-    ("args", "options", "error", "message"),
+    ("tracks", "options", "error", "message"),
     [
-        ([], {}, TypeError, "models must be a torch.nn.Module or a non-empty dict"),
-        ({"a": "model"}, {}, TypeError, r"models\['a'\] must be a torch.nn.Module"),
+        ({}, {}, TypeError, "tracks must be a non-empty dict"),
+        ({"a": "track"}, {}, TypeError, r"tracks\['a'\] must be a float tensor"),
+        ({"a": torch.zeros(8, 50), "b": torch.zeros(8, 49)}, {}, ValueError, r"tracks\['b'\]"),
         (None, {"truth": torch.zeros(8, 49, dtype=torch.bool)}, ValueError, "truth must have"),
         (None, {"truth": torch.zeros(8, 50)}, TypeError, "truth must be a bool tensor"),
         (None, {"freq_limit": 0}, ValueError, "freq_limit must be >= 1"),
+        (None, {"limit_softness": -1}, ValueError, "limit_softness"),
+        (None, {"smooth_sigma": 1.5}, TypeError, "smooth_sigma"),
     ],
 )
-def test_bad_options_are_refused_by_name(one_hot_batch, args, options, error, message):
-    models = DeepBind(filter_width=7).eval() if args is None else args
+def test_bad_options_are_refused_by_name(tracks, options, error, message):
+    tracks = {"a": torch.zeros(8, 50)} if tracks is None else tracks
     with pytest.raises(error, match=message):
-        PriorExplorer(models, one_hot_batch, **options)
+        PriorExplorer(tracks, **options)

@@ -8,10 +8,9 @@ import torch
 from node_oracle import run_module
 
 from genotutor.distillation import AdditiveStudent
-from genotutor.splicing import Layout, TruthModel, reporter_sequences
-from genotutor.widgets import SplicingExplorer, splicing_explorer
+from genotutor.splicing import EDITS, Layout, TruthModel, edit_table, reporter_sequences
+from genotutor.widgets import SplicingExplorer
 from genotutor.widgets._view import unpack
-from genotutor.widgets.splicing import EDITS
 
 LAYOUT = Layout()
 POSITIONS = (LAYOUT.exon_start, LAYOUT.exon_start + 12)
@@ -27,7 +26,8 @@ def _models() -> dict:
 
 def _explorer(**options):
     options = {"region": LAYOUT.body, "frame": LAYOUT.exon_start, "positions": POSITIONS, **options}
-    return splicing_explorer(_models(), reporter_sequences(4, seed=1), **options)
+    x = reporter_sequences(4, seed=1)
+    return SplicingExplorer(edit_table(_models(), x, progress=False, **options), x)
 
 
 @pytest.fixture(scope="module")
@@ -56,7 +56,7 @@ def test_table_matches_the_models_on_the_edited_sequences(explorer):
         predictions = explorer.predictions()
         code = int(before[0, :, p].argmax()) if b == 0 else b - 1
         flat = np.ravel_multi_index((s, e, code, p - POSITIONS[0]), after.shape[1:])
-        for m, (name, model) in enumerate(explorer.models.items()):
+        for m, (name, model) in enumerate(_models().items()):
             assert abs(after[m, s, e, code, p - POSITIONS[0]] - _run(model, edited)) < 1e-4
             assert predictions[name] == pytest.approx(
                 (_run(model, before), _run(model, edited)), abs=1e-4
@@ -150,29 +150,32 @@ def test_position_control_covers_the_range(explorer):
 
 
 def test_whole_sequence_by_default():
-    small = splicing_explorer(_models(), reporter_sequences(1, seed=2), region=LAYOUT.body)
+    x = reporter_sequences(1, seed=2)
+    small = SplicingExplorer(edit_table(_models(), x, region=LAYOUT.body, progress=False), x)
     assert (small.position.min, small.position.max) == (0, LAYOUT.length - 1)
     assert small.after.shape[-1] == LAYOUT.length
+
+
+def test_the_view_state_keeps_its_keys(explorer):
+    keys = {"names", "bases", "before", "after", "offsets", "changed_at", "changed_to",
+            "positions", "window"}  # fmt: skip
+    assert set(explorer.view.data) == keys and explorer.view.data["names"] == ["truth", "student"]
+    assert unpack(explorer.view.data["changed_at"]).dtype == np.uint8  # L <= 256
+    assert {"sequence", "position", "base", "edit"} <= set(explorer.view.trait_names())
 
 
 @pytest.mark.parametrize(
     ("options", "message"),
     [
-        ({"positions": (5, 500)}, "positions"),
-        ({"positions": 5}, "positions"),
-        ({"region": (0, 1000)}, "region"),
-        ({"target": 2}, "target"),
         ({"window": 0}, "window"),
-        ({"frame": -1}, "frame"),
-        ({"models": {}}, "models"),
-        ({"models": {"a": "not a model"}}, "models"),
+        ({"table": "after"}, "table must be an EditTable"),
+        ({"x": reporter_sequences(3, seed=1)}, "x must be the table's 2 sequences"),
         ({"x": torch.zeros(2, 4, LAYOUT.length)}, "x"),
-        ({"x": reporter_sequences(700, seed=3), "positions": None}, "fewer sequences"),
     ],
 )
 def test_bad_options_are_refused_by_name(options, message):
-    arguments = {"models": _models(), "x": reporter_sequences(2, seed=1), "positions": POSITIONS}
+    x = reporter_sequences(2, seed=1)
+    arguments = {"table": edit_table(_models(), x, positions=POSITIONS, progress=False), "x": x}
     arguments.update(options)
-    models, x = arguments.pop("models"), arguments.pop("x")
     with pytest.raises((TypeError, ValueError), match=message):
-        SplicingExplorer(models, x, **arguments)
+        SplicingExplorer(arguments.pop("table"), arguments.pop("x"), **arguments)

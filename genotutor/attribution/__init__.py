@@ -19,6 +19,9 @@ method                      scores
 ``"deeplift_shap"``         DeepLIFT averaged over dinucleotide-shuffled references
 ==========================  =========================================================
 
+The explorers' tables (:mod:`genotutor.attribution.tables`): :func:`attribution_table`,
+:func:`mutation_table` (chapter 1) and :func:`attribution_tracks` (chapter 7).
+
 Taught in chapter 2.
 """
 
@@ -36,8 +39,20 @@ from genotutor.attribution.dispatch import (
 from genotutor.attribution.gradients import correct_gradients
 from genotutor.attribution.layer import LAYER_METHODS, attribute_layer
 from genotutor.attribution.sanity import randomization_check, randomize_model
+from genotutor.attribution.tables import (
+    AttributionTable,
+    MutationTable,
+    attribution_table,
+    attribution_tracks,
+    mutation_table,
+)
 
 __all__ = [
+    "AttributionTable",
+    "MutationTable",
+    "attribution_table",
+    "attribution_tracks",
+    "mutation_table",
     "BASELINES",
     "GRADIENT_METHODS",
     "LAYER_METHODS",

@@ -21,6 +21,7 @@ from genotutor.validation import (
     as_array,
     check_choice,
     check_model,
+    check_models,
     check_number,
     check_tensor,
 )
@@ -274,10 +275,8 @@ def fidelity(
         Compare the outputs as they are (logits), or after a sigmoid on both: the
         authors' ``pearson-logits-r`` (Liu, Zhang, Regev 2025, ``metrics.py``) is the
         Pearson r on that probability scale.
-    device : str or torch.device, optional
-        Where to run both models (each one's own device by default).
-    progress : bool
-        Progress bars over the batches (when there is more than one).
+    device, progress
+        Where to run, and a progress bar: as for :func:`genotutor.training.predict`.
 
     Returns
     -------
@@ -318,10 +317,8 @@ def blind_spot_table(
     sets : dict of str to (x, y)
         ``x`` of shape (N, 4, L), ``y`` of shape (N,): the true or measured values.
     metric : {"pearson", "spearman", "r2"}
-    device : str or torch.device, optional
-        Where to run the models (each one's own device by default).
-    progress : bool
-        Progress bars over the batches (when there is more than one).
+    device, progress
+        Where to run, and a progress bar: as for :func:`genotutor.training.predict`.
 
     Returns
     -------
@@ -331,8 +328,7 @@ def blind_spot_table(
     Taught in chapter 9.
     """
     check_choice(metric, "metric", METRICS)
-    if not isinstance(models, dict) or not models:
-        raise TypeError(f"models must be a non-empty dict of name -> model; found {models!r}"[:200])
+    models = check_models(models)
     if not isinstance(sets, dict) or not sets:
         raise TypeError(f"sets must be a non-empty dict of name -> (x, y); found {sets!r}"[:200])
     table, run = {}, {"device": device, "progress": progress}
@@ -342,7 +338,7 @@ def blind_spot_table(
         x, y = pair
         check_tensor(x, f"sets[{set_name!r}][0]")
         table[set_name] = {
-            name: agreement(predict(check_model(model, name), x, **run)[:, 0], y)[metric]
+            name: agreement(predict(model, x, **run)[:, 0], y)[metric]
             for name, model in models.items()
         }
     return pd.DataFrame(table)

@@ -16,6 +16,7 @@ from genotutor.sequences import check_model, check_positive_int, check_tensor
 from genotutor.splicing.features import ACTIONS, count_feature, edit_feature
 from genotutor.targets import Output, Target
 from genotutor.training import predict
+from genotutor.validation import check_models
 
 Truth = Callable[[torch.Tensor], torch.Tensor] | nn.Module
 
@@ -69,10 +70,8 @@ def confounder_effect(
         The model's value to read (see :mod:`genotutor.targets`).
     seed : int
         Seeds the positions of added occurrences.
-    device : str or torch.device, optional
-        Where to run the model (its own device by default).
-    progress : bool
-        Progress bars over the batches (when there is more than one).
+    device, progress
+        Where to run, and a progress bar: as for :func:`genotutor.training.predict`.
 
     Returns
     -------
@@ -128,24 +127,15 @@ def confounder_table(
     x: torch.Tensor,
     *,
     features: tuple[str, ...] = ("cpg", "stop"),
-    output: Output = None,
-    target: Target = 0,
-    seed: int = 0,
-    device: object = None,
-    progress: bool = True,
     **options: object,
 ) -> pd.DataFrame:
     """:func:`confounder_effect` for several models and features, as one table.
 
-    ``output``, ``target``, ``seed``, ``device``, ``progress`` and ``**options``
-    (``n_sites``, ``region``, ``frame``, ``motif``, ``truth``) are passed to it. Returns
-    a DataFrame with one row per (feature, action) and one column per model (the mean
-    effect). Taught in chapter 9.
+    ``**options`` are passed to it (``output``, ``target``, ``seed``, ``device``,
+    ``progress``, ``n_sites``, ``region`` ...). Returns a DataFrame with one row per
+    (feature, action) and one column per model (the mean effect). Taught in chapter 9.
     """
-    options |= {"output": output, "target": target, "seed": seed}
-    options |= {"device": device, "progress": progress}
-    if not isinstance(models, dict) or not models:
-        raise TypeError("models must be a non-empty dict of name -> model")
+    models = check_models(models)
     columns = {}
     for name, model in models.items():
         parts = [

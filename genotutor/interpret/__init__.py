@@ -5,7 +5,8 @@ maps. (The models chapters 3 and 5 interpret are :mod:`genotutor.studies.planted
 Taught in chapter 3 ("Model-based interpretation"), chapter 5 ("What attributions
 cannot tell you"; unit ablation, :mod:`genotutor.interpret.ablation`) and chapter 6
 (attention maps, :mod:`genotutor.interpret.attention`); motif discovery with
-TF-MoDISco in chapter 4 (:mod:`genotutor.interpret.modisco`).
+TF-MoDISco in chapter 4 (:mod:`genotutor.interpret.modisco`). The explorers' tables
+are in :mod:`genotutor.interpret.tables`.
 """
 
 from genotutor.interpret.ablation import ablate_filters, ablation_effects, motif_response
@@ -33,8 +34,13 @@ from genotutor.interpret.gia import (
 )
 from genotutor.interpret.modisco import Pattern, discover_motifs, seqlet_recovery
 from genotutor.interpret.seqlets import extract_seqlets
+from genotutor.interpret.tables import AttentionTable, FilterTable, attention_table, filter_table
 
 __all__ = [
+    "AttentionTable",
+    "FilterTable",
+    "attention_table",
+    "filter_table",
     "ablation_effects",
     "motif_response",
     "attention_auroc",

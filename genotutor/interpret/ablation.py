@@ -79,10 +79,8 @@ def motif_response(
         Where to plant it.
     strand : {"+", "-"}
         Which strand.
-    device : str or torch.device, optional
-        Where to run (the model's own device by default).
-    progress : bool
-        A progress bar over the batches (when there is more than one).
+    device, progress
+        Where to run, and a progress bar: as for :func:`genotutor.training.predict`.
 
     Returns
     -------
@@ -148,10 +146,8 @@ def ablation_effects(
     target, output
         What to follow, as for :func:`genotutor.attribution.attribute`.
     batch_size : int
-    device : str or torch.device, optional
-        Where to run (the model's own device by default).
-    progress : bool
-        A progress bar over the ablations.
+    device, progress
+        Where to run, and a progress bar: as for :func:`genotutor.training.predict`.
 
     Returns
     -------

@@ -23,6 +23,7 @@ from genotutor.evaluation import AttributionScore, attribution_auroc
 from genotutor.models.attention import MultiHeadSelfAttention
 from genotutor.training import predict
 from genotutor.validation import (
+    check_mask,
     check_model,
     check_number,
     check_positive_int,
@@ -105,10 +106,8 @@ def attention_maps(
     layer : str, optional
         The name of one layer (as in ``model.named_modules()``): return its maps only.
     batch_size : int
-    device : str or torch.device, optional
-        Where to run (the model's own device by default).
-    progress : bool
-        A progress bar over the batches (when there is more than one).
+    device, progress
+        Where to run, and a progress bar: as for :func:`genotutor.training.predict`.
 
     Returns
     -------
@@ -226,13 +225,11 @@ def attention_auroc(
     weights = check_tensor(weights, "weights", ndim=(3, 4), channels=None)
     if weights.ndim == 4:
         weights = weights.mean(1)
-    if not isinstance(truth, torch.Tensor) or truth.dtype != torch.bool:
-        raise TypeError(f"truth must be a bool tensor of shape (N, T, T); found {describe(truth)}")
-    if truth.shape != weights.shape or weights.shape[-1] != weights.shape[-2]:
-        raise ValueError(
-            f"truth must have the maps' shape (N, T, T) = {tuple(weights.shape)}; found "
-            f"{tuple(truth.shape)}"
-        )
+    if weights.shape[-1] != weights.shape[-2]:
+        raise ValueError(f"weights must be square maps (N, T, T); found {describe(weights)}")
+    if truth is None:
+        raise TypeError("truth must be a bool tensor of the maps' shape (N, T, T); found None")
+    truth = check_mask(truth, tuple(weights.shape), "truth")
     n_tokens = weights.shape[-1]
     truth = truth.to(weights.device)
     if symmetric:

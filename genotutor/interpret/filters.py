@@ -128,10 +128,8 @@ def filter_activations(
         Apply the modules after the convolution (see :func:`filters_to_pwms`).
     batch_size : int, optional
         Sequences per pass (all of ``x`` in one by default).
-    device : str or torch.device, optional
-        Where to run (the convolution's own device by default).
-    progress : bool
-        A progress bar over the batches (when there is more than one).
+    device, progress
+        Where to run, and a progress bar: as for :func:`genotutor.training.predict`.
 
     Returns
     -------
@@ -183,10 +181,8 @@ def filters_to_pwms(
         Sequences per batch.
     pseudocount : float
         Added to every count before normalising (a filter with no site gets a flat PWM).
-    device : str or torch.device, optional
-        Where to compute the activations (the model's own device by default).
-    progress : bool
-        Show a progress bar.
+    device, progress
+        Where to run, and a progress bar: as for :func:`genotutor.training.predict`.
 
     Returns
     -------

@@ -135,10 +135,8 @@ def global_importance(
     output, target
         Which value of the model to follow (see :mod:`genotutor.targets`): by default
         column 0 of a single ``(N, T)`` output.
-    device : str or torch.device, optional
-        Where to run the model (its own device by default).
-    progress : bool
-        A progress bar over the batches (when there are more than one).
+    device, progress
+        Where to run, and a progress bar: as for :func:`genotutor.training.predict`.
 
     Returns
     -------

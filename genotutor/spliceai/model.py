@@ -296,10 +296,8 @@ def predict_sites(
         Positions in ``x`` (0-based), each at least 5,000 nt from both ends.
     batch_size : int
         Sequences per forward pass.
-    device : str or torch.device, optional
-        Where to run (the model's own device by default).
-    progress : bool
-        Show a progress bar.
+    device, progress
+        Where to run, and a progress bar: as for :func:`genotutor.training.predict`.
 
     Returns
     -------

@@ -5,7 +5,8 @@ and pairwise latent maps with a monotone global-epistasis nonlinearity and a noi
 model (Gaussian, heteroscedastic Gaussian or skewed t: :func:`fit_surrogate`), fit
 quality (log-likelihood, variational and predictive information), parameters as
 logomaker-ready DataFrames in a chosen gauge, single-variant effects
-(:func:`variant_effects`) and the whole loop on a DNN (:func:`explain_locus`). The model
+(:func:`variant_effects`) and the whole loop on a DNN (:func:`explain_locus`; over a
+grid of settings, :func:`surrogate_grid`). The model
 family is MAVE-NN's (Tareen et al. 2022), as used by SQUID (Seitz et al. 2024).
 
 Taught in chapter 8, "Surrogate models".
@@ -20,6 +21,7 @@ from genotutor.surrogate.analysis import (
 )
 from genotutor.surrogate.fit import Surrogate, check_labels, fit_surrogate
 from genotutor.surrogate.gauge import GAUGES, fix_gauge, gauge_distribution
+from genotutor.surrogate.grid import SurrogateGrid, surrogate_grid
 from genotutor.surrogate.library import mutagenesis_library
 from genotutor.surrogate.model import GPMAPS, NOISES, NONLINEARITIES, SurrogateNet
 
@@ -30,6 +32,7 @@ __all__ = [
     "NONLINEARITIES",
     "LocusSurrogate",
     "Surrogate",
+    "SurrogateGrid",
     "SurrogateNet",
     "check_labels",
     "explain_loci",
@@ -39,6 +42,7 @@ __all__ = [
     "gauge_distribution",
     "mutagenesis_library",
     "single_mutants",
+    "surrogate_grid",
     "variant_effects",
 ]
 from genotutor.surrogate.consistency import (  # noqa: E402

@@ -133,10 +133,8 @@ def explain_locus(
         column 0 of a single ``(N, T)`` output.
     gpmap, nonlinearity, noise, fit_options
         Passed to :func:`fit_surrogate` (which fits on the window only).
-    device : str or torch.device, optional
-        Where to run the model on the library (its own device by default).
-    progress : bool
-        Progress bar of the fit.
+    device, progress
+        Where to run, and a progress bar: as for :func:`genotutor.training.predict`.
 
     Returns
     -------
@@ -198,10 +196,8 @@ def explain_loci(
         The job's seed.
     executor : concurrent.futures.Executor, optional
         Where to run the loci.
-    device : str or torch.device, optional
-        Where each locus runs the model (its own device by default).
-    progress : bool
-        A progress bar over finished loci.
+    device, progress
+        Where to run, and a progress bar: as for :func:`genotutor.training.predict`.
     **options
         Further arguments of :func:`explain_locus` (``n``, ``mutation_rate``, ``output``,
         ``target``, ``gpmap``, fit options ...).

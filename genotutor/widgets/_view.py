@@ -1,16 +1,18 @@
 """The explorers' views: anywidget models that draw in the browser from their own state.
 
-Each explorer builds its table of results over its controls' discrete values once, in
-Python (a live kernel, or the book's build), packs it into the view's ``data`` trait, and
-links every control to a trait of the view. The view's JavaScript module (``js/plot.js``
-followed by ``js/<explorer>.js``) draws the figure and the summary from ``data`` and the
-controls' values, so the same object computes in a running notebook and on the static
+An explorer takes a table of results over its controls' discrete values, computed by a
+library or study function (``attribution_table``, ``filter_table``, ``surrogate_grid`` ...),
+packs it into the view's ``data`` trait, and links every control to a trait of the view.
+The view's JavaScript module (``js/<explorer>.js``, with the helpers it imports from
+``js/plot.js`` bundled in by :func:`esm`) draws the figure and the summary from ``data``
+and the controls' values, so the same object computes in a running notebook and on the static
 page, where ipywidgets' HTML manager restores it from the saved widget state with no kernel.
 """
 
 from __future__ import annotations
 
 import base64
+import re
 from functools import cache
 from importlib import resources
 
@@ -25,9 +27,42 @@ _DTYPES = {np.dtype("float32"): "float32", np.dtype("int32"): "int32", np.dtype(
 
 @cache
 def esm(name: str) -> str:
-    """The ES module of explorer ``name``: the drawing helpers, then ``js/<name>.js``."""
+    """The ES module of explorer ``name``, self-contained: ``js/<name>.js`` with its import
+    from ``./plot.js`` bundled in.
+
+    ``js/<name>.js`` is a real module (``import { decode, panel } from "./plot.js";``,
+    which Node.js runs as it is), but anywidget's ``_esm`` is one module string that the
+    static page cannot resolve a sibling file from. So the helpers' code runs inside a
+    function that returns the names ``plot.js`` exports (``export function|const NAME``,
+    its only exports; it imports nothing), the import statement becomes a ``const``
+    destructuring of those, and the rest of ``js/<name>.js`` follows unchanged: each
+    explorer sees exactly the names it imports, as under Node.js, and exports what it
+    exports. An unknown imported name, or any other import left, is an error here.
+    """
     folder = resources.files("genotutor.widgets") / "js"
-    return (folder / "plot.js").read_text() + "\n" + (folder / f"{name}.js").read_text()
+    helpers = (folder / "plot.js").read_text()
+    module = (folder / f"{name}.js").read_text()
+    declared = re.compile(r"^export (?=(?:function|const) ([A-Za-z_$][\w$]*))", re.MULTILINE)
+    exported = declared.findall(helpers)
+    helpers = declared.sub("", helpers)
+    statement = re.compile(r'^import\s*\{([^}]*)\}\s*from\s*"\./plot\.js";?[ \t]*$', re.MULTILINE)
+    bindings = []
+    for spec in ",".join(statement.findall(module)).split(","):
+        if spec.strip():
+            imported, _, local = (part.strip() for part in spec.partition(" as "))
+            if imported not in exported:
+                raise ValueError(f"js/{name}.js imports {imported!r}; plot.js does not export it")
+            bindings.append(f"{imported}: {local}" if local else imported)
+    module = statement.sub("", module)
+    if re.search(r"^\s*(?:import|export)\b", helpers, re.MULTILINE):
+        raise ValueError("js/plot.js may only export `function` or `const` declarations")
+    if re.search(r"^\s*(?:import\b|export\s*\{[^}]*\}\s*from\b)", module, re.MULTILINE):
+        raise ValueError(f"js/{name}.js may only import from ./plot.js (all esm() inlines)")
+    return (
+        f"// js/plot.js, inlined by genotutor.widgets._view.esm for js/{name}.js\n"
+        f"const __plot = (() => {{\n{helpers}\nreturn {{ {', '.join(exported)} }};\n}})();\n"
+        f"const {{ {', '.join(bindings)} }} = __plot;\n{module}"
+    )
 
 
 def pack(values: torch.Tensor | np.ndarray, dtype: str = "float32") -> dict:

@@ -6,11 +6,9 @@ from __future__ import annotations
 import ipywidgets as widgets
 import torch
 import traitlets
-from torch import nn
 
-from genotutor.interpret.attention import attention_maps
-from genotutor.training import predict
-from genotutor.validation import check_model, check_one_hot, describe
+from genotutor.interpret import AttentionTable
+from genotutor.validation import check_mask, describe
 from genotutor.widgets._view import ExplorerView, esm, link, pack
 
 
@@ -22,39 +20,21 @@ class AttentionView(ExplorerView):
     head = traitlets.Int(0).tag(sync=True)  # index into the head options: 0 is the mean
 
 
-def _check_tokens(tokens: object, shape: tuple[int, int]) -> torch.Tensor | None:
-    if tokens is None:
-        return None
-    if not isinstance(tokens, torch.Tensor) or tokens.dtype != torch.bool:
-        raise TypeError(f"tokens must be a bool tensor (N, T) or None; found {describe(tokens)}")
-    if tuple(tokens.shape) != shape:
-        raise ValueError(
-            f"tokens must have shape {shape} (sequences, tokens); found {tuple(tokens.shape)}"
-        )
-    return tokens
-
-
 class AttentionExplorer(widgets.VBox):
     """Show one head's (or the heads' mean) attention map for one sequence.
 
-    Every head's map of every sequence is read once, when the explorer is built (one
-    forward pass, :func:`genotutor.interpret.attention_maps`), together with the heads'
-    mean and the model's outputs; the view draws from that table (``N (H + 1) T^2``
-    numbers), so the explorer works the same in a live notebook and on the book's static
-    page.
+    A view over :func:`genotutor.interpret.attention_table` (every head's map of every
+    sequence, the heads' mean and the model's outputs, ``N (H + 1) T^2`` numbers): it
+    computes nothing, so the explorer works the same in a live notebook and on the book's
+    static page.
 
     Parameters
     ----------
-    model : torch.nn.Module
-        Any model with one attention layer that :func:`genotutor.interpret.attention_maps`
-        reads (yours too), mapping ``(N, 4, L)`` to ``(N, T)`` outputs.
-    x : torch.Tensor, shape (N, 4, L)
-        The sequences to explore.
+    table : genotutor.interpret.AttentionTable
+        From ``attention_table(model, x, layer=...)``.
     tokens : torch.Tensor, shape (N, T), bool, optional
         Tokens to mark (e.g. those that see a planted motif); the summary then gives the
         share of attention that marked tokens send to other marked tokens.
-    layer : str, optional
-        Which attention layer (needed when the model has several).
 
     Attributes
     ----------
@@ -71,31 +51,19 @@ class AttentionExplorer(widgets.VBox):
     Taught in chapter 6.
     """
 
-    def __init__(
-        self,
-        model: nn.Module,
-        x: torch.Tensor,
-        *,
-        tokens: torch.Tensor | None = None,
-        layer: str | None = None,
-    ) -> None:
-        self.model = check_model(model)
-        self.x = check_one_hot(x, "x")
-        maps = attention_maps(self.model, self.x, layer=layer)
-        if isinstance(maps, dict):
-            if len(maps) != 1:
-                raise ValueError(f"model has attention layers {sorted(maps)}; pass layer=")
-            maps = next(iter(maps.values()))
-        self.maps = maps
-        self.mean = maps.mean(1)
-        self.tokens = _check_tokens(tokens, (len(self.x), maps.shape[-1]))
-        self.outputs = predict(self.model, self.x)[:, 0]
-        self.sequence = widgets.BoundedIntText(
-            value=0, min=0, max=len(self.x) - 1, description="sequence"
-        )
-        heads = ["mean"] + [str(h) for h in range(maps.shape[1])]
+    def __init__(self, table: AttentionTable, *, tokens: torch.Tensor | None = None) -> None:
+        if not isinstance(table, AttentionTable):
+            raise TypeError(
+                f"table must be an AttentionTable (from attention_table); found {describe(table)}"
+            )
+        self.table = table
+        self.maps, self.mean, self.outputs = table.maps, table.mean, table.outputs
+        n, _, _, t = self.maps.shape
+        self.tokens = check_mask(tokens, (n, t), "tokens")
+        self.sequence = widgets.BoundedIntText(value=0, min=0, max=n - 1, description="sequence")
+        heads = ["mean"] + [str(h) for h in range(self.maps.shape[1])]
         self.head = widgets.Dropdown(options=heads, value="mean", description="head")
-        data = {"maps": pack(maps), "mean": pack(self.mean), "outputs": pack(self.outputs)}
+        data = {"maps": pack(self.maps), "mean": pack(self.mean), "outputs": pack(self.outputs)}
         if self.tokens is not None:
             data["tokens"] = pack(self.tokens, "uint8")
         self.view = AttentionView(data=data)
@@ -124,14 +92,3 @@ class AttentionExplorer(widgets.VBox):
             return None
         block = weights[marked][:, marked]
         return float((block.sum() - block.diagonal().sum()) / len(marked))
-
-
-def attention_explorer(
-    model: nn.Module,
-    x: torch.Tensor,
-    *,
-    tokens: torch.Tensor | None = None,
-    layer: str | None = None,
-) -> AttentionExplorer:
-    """Build an :class:`AttentionExplorer` (chapter 6) for any attention model and sequences."""
-    return AttentionExplorer(model, x, tokens=tokens, layer=layer)

@@ -3,16 +3,11 @@
 from __future__ import annotations
 
 import ipywidgets as widgets
-import numpy as np
 import torch
 import traitlets
-from torch import nn
 
-from genotutor.attribution import GRADIENT_METHODS, METHODS, SEEDED_METHODS, attribute
-from genotutor.evaluation import attribution_auprc, attribution_auroc
-from genotutor.training import predict
-from genotutor.validation import check_positive_int
-from genotutor.widgets._base import check_view_inputs
+from genotutor.attribution import GRADIENT_METHODS, AttributionTable
+from genotutor.validation import check_mask, check_positive_int, check_tensor, describe
 from genotutor.widgets._view import ExplorerView, esm, link, pack
 
 Entry = tuple[str, bool]  # (method, gradient correction applied)
@@ -26,25 +21,6 @@ class AttributionView(ExplorerView):
     method = traitlets.Int(0).tag(sync=True)  # index into the methods offered
     correct = traitlets.Bool(False).tag(sync=True)
     start = traitlets.Int(0).tag(sync=True)
-
-
-def _check_methods(methods: object) -> tuple[str, ...]:
-    """``methods`` as a tuple of distinct names from :data:`genotutor.attribution.METHODS`."""
-    if isinstance(methods, str) or not isinstance(methods, (tuple, list)) or not methods:
-        raise TypeError(
-            f"methods must be a non-empty tuple of names from {METHODS}; found {methods!r}"
-        )
-    unknown = [name for name in methods if name not in METHODS]
-    if unknown:
-        raise ValueError(f"methods must be names from {METHODS}; found {unknown}")
-    if len(set(methods)) != len(methods):
-        raise ValueError(f"methods must not repeat a name; found {list(methods)}")
-    return tuple(methods)
-
-
-def _entries(methods: tuple[str, ...]) -> list[Entry]:
-    """Every (method, correction) the explorer can show: gradient methods twice."""
-    return [(m, c) for m in methods for c in ((False, True) if m in GRADIENT_METHODS else (False,))]
 
 
 def _key(entry: Entry) -> str:
@@ -64,85 +40,77 @@ def _pack_scores(scores: torch.Tensor, x: torch.Tensor) -> dict:
     return {"observed": False, **pack(scores)}
 
 
-def _per_sequence_scores(
-    scores: torch.Tensor, truth: torch.Tensor
-) -> tuple[np.ndarray, np.ndarray]:
-    """Each sequence's AUROC and AUPRC of its own map against its own truth row (the
-    pooled score of that one sequence), NaN where the row lacks true or false positions."""
-    if not 0 < int(truth.sum()) < truth.numel():
-        nan = np.full(len(scores), np.nan)
-        return nan, nan.copy()
-    auroc = attribution_auroc(scores, truth).per_sequence
-    return auroc, attribution_auprc(scores, truth).per_sequence
+def _check_table(table: object, x: torch.Tensor, truth: torch.Tensor | None) -> AttributionTable:
+    """``table`` an :class:`AttributionTable` of ``x``'s shape, with per-sequence scores
+    when ``truth`` is given."""
+    if not isinstance(table, AttributionTable):
+        raise TypeError(
+            f"table must be an AttributionTable (from attribution_table); found {describe(table)}"
+        )
+    for entry, scores in table.scores.items():
+        if tuple(scores.shape) != tuple(x.shape):
+            raise ValueError(
+                f"table's scores of {entry} must have the shape of x, {tuple(x.shape)}; "
+                f"found {tuple(scores.shape)}"
+            )
+    if truth is not None and not table.auroc:
+        raise ValueError(
+            "truth is given but table has no AUROC or AUPRC: compute it with "
+            "attribution_table(..., truth=truth)"
+        )
+    return table
 
 
 class AttributionExplorer(widgets.VBox):
     """Show any attribution method's scores for one sequence, planted motifs shaded.
 
-    Every method's scores for every sequence are computed once, when the explorer is
-    built: one :func:`genotutor.attribution.attribute` call per (method, correction) over
-    all sequences, the gradient methods with and without ``correct=True``, so eleven maps
-    of ``(N, 4, L)`` with all methods (maps that live on the observed bases only are sent
-    as ``(N, L)``: about 1.4 MB in the page for chapter 2's 50 sequences of length 200).
-    With ``truth``, each map's AUROC and AUPRC per sequence too. The view draws from that
-    table, so the explorer works the same in a live notebook and on the book's static page.
+    A view over :func:`genotutor.attribution.attribution_table` (every method's scores
+    for every sequence, the gradient methods with and without correction, and with
+    ``truth`` each map's AUROC and AUPRC per sequence): it computes nothing. Maps that
+    live on the observed bases only are sent as ``(N, L)``, about 1.4 MB in the page for
+    chapter 2's 50 sequences of length 200, so the explorer works the same in a live
+    notebook and on the book's static page.
 
     Parameters
     ----------
-    model : torch.nn.Module
-        Any model mapping ``(N, 4, L)`` one-hot DNA to ``(N, T)`` outputs (yours too).
+    table : genotutor.attribution.AttributionTable
+        From ``attribution_table(model, x, truth=truth, ...)``.
     x : torch.Tensor, shape (N, 4, L)
-        The sequences to explore.
+        The sequences of the table.
     truth : torch.Tensor, shape (N, L), bool, optional
-        Positions to shade (e.g. planted motifs); adds the sequence's AUROC and AUPRC.
-    target : int
-        Which output to explain.
-    methods : tuple of str
-        The methods offered (default: all of :data:`genotutor.attribution.METHODS`); fewer
-        make the explorer quicker to build (ISM and DeepLIFT-SHAP cost the most).
+        Positions to shade (e.g. planted motifs); shows the sequence's AUROC and AUPRC
+        (the table must have been computed with ``truth``).
     window : int
         How many positions the logo shows at a time (the ``start`` slider moves it).
-    seed : int
-        The seed of the methods that draw random numbers
-        (:data:`genotutor.attribution.SEEDED_METHODS`: noise, shuffled references).
 
     Attributes
     ----------
     sequence, method, correct, start : ipywidgets controls
     view : AttributionView
         Draws the summary and the figure.
-    table : dict of (str, bool) to torch.Tensor, shape (N, 4, L)
-        The scores of each (method, correction).
+    table : genotutor.attribution.AttributionTable
+    methods : tuple of str
+        The methods offered.
     outputs : torch.Tensor, shape (N,)
         The model's output ``target`` for each sequence.
-    auroc, auprc : dict of (str, bool) to numpy.ndarray, shape (N,)
-        With ``truth``: each map's score per sequence (NaN without both kinds of position).
 
     Taught in chapter 2.
     """
 
     def __init__(
         self,
-        model: nn.Module,
+        table: AttributionTable,
         x: torch.Tensor,
         *,
         truth: torch.Tensor | None = None,
-        target: int = 0,
-        methods: tuple[str, ...] = METHODS,
         window: int = 100,
-        seed: int = 0,
     ) -> None:
-        self.model, self.x, self.truth, self.target = check_view_inputs(model, x, truth, target)
-        self.methods = _check_methods(methods)
-        self.seed = check_positive_int(seed, "seed", minimum=0)
+        self.x = check_tensor(x, "x")
+        self.truth = check_mask(truth, (self.x.shape[0], self.x.shape[-1]), "truth")
+        self.table = _check_table(table, self.x, self.truth)
+        self.methods, self.outputs = self.table.methods, self.table.outputs
         length = self.x.shape[-1]
         self.window = min(check_positive_int(window, "window"), length)
-        self.outputs = predict(self.model, self.x)[:, self.target]
-        self.table = {entry: self._attribute(entry) for entry in _entries(self.methods)}
-        self.auroc, self.auprc = {}, {}
-        if self.truth is not None:
-            for entry, scores in self.table.items():
-                self.auroc[entry], self.auprc[entry] = _per_sequence_scores(scores, self.truth)
         self.sequence = widgets.BoundedIntText(
             value=0, min=0, max=len(self.x) - 1, description="sequence"
         )
@@ -157,26 +125,19 @@ class AttributionExplorer(widgets.VBox):
         controls = widgets.HBox([self.sequence, self.method, self.correct])
         super().__init__([controls, self.start, self.view])
 
-    def _attribute(self, entry: Entry) -> torch.Tensor:
-        method, correct = entry
-        options = {"correct": True} if correct else {}
-        if method in SEEDED_METHODS:
-            options["seed"] = self.seed
-        return attribute(self.model, self.x, method, self.target, progress=False, **options)
-
     def _data(self) -> dict:
         data = {
             "bases": pack(self.x.argmax(1), "uint8"),
             "outputs": pack(self.outputs),
             "methods": list(self.methods),
             "gradient": [method in GRADIENT_METHODS for method in self.methods],
-            "scores": {_key(entry): _pack_scores(s, self.x) for entry, s in self.table.items()},
+            "scores": {_key(e): _pack_scores(s, self.x) for e, s in self.table.scores.items()},
             "window": self.window,
         }
         if self.truth is not None:
             data["truth"] = pack(self.truth, "uint8")
-            data["auroc"] = {_key(entry): pack(values) for entry, values in self.auroc.items()}
-            data["auprc"] = {_key(entry): pack(values) for entry, values in self.auprc.items()}
+            data["auroc"] = {_key(e): pack(v) for e, v in self.table.auroc.items()}
+            data["auprc"] = {_key(e): pack(v) for e, v in self.table.auprc.items()}
         return data
 
     def entry(self) -> Entry:
@@ -186,7 +147,7 @@ class AttributionExplorer(widgets.VBox):
 
     def scores(self) -> torch.Tensor:
         """The chosen method's ``(4, L)`` scores for the chosen sequence (from the table)."""
-        return self.table[self.entry()][self.sequence.value]
+        return self.table.scores[self.entry()][self.sequence.value]
 
     def shown(self) -> dict[str, float]:
         """The numbers the summary shows: ``output`` and, with ``truth``, ``auroc`` and
@@ -194,22 +155,6 @@ class AttributionExplorer(widgets.VBox):
         index = self.sequence.value
         numbers = {"output": float(self.outputs[index])}
         if self.truth is not None:
-            numbers["auroc"] = float(self.auroc[self.entry()][index])
-            numbers["auprc"] = float(self.auprc[self.entry()][index])
+            numbers["auroc"] = float(self.table.auroc[self.entry()][index])
+            numbers["auprc"] = float(self.table.auprc[self.entry()][index])
         return numbers
-
-
-def attribution_explorer(
-    model: nn.Module,
-    x: torch.Tensor,
-    *,
-    truth: torch.Tensor | None = None,
-    target: int = 0,
-    methods: tuple[str, ...] = METHODS,
-    window: int = 100,
-    seed: int = 0,
-) -> AttributionExplorer:
-    """Build an :class:`AttributionExplorer` (chapter 2) for any model and sequences."""
-    return AttributionExplorer(
-        model, x, truth=truth, target=target, methods=methods, window=window, seed=seed
-    )

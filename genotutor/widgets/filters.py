@@ -8,13 +8,11 @@ import logomaker
 import numpy as np
 import torch
 import traitlets
-from torch import nn
 
-from genotutor.interpret import filter_activations, filters_to_pwms, match_filters
+from genotutor.interpret import FilterTable
 from genotutor.motifs import get_motif
 from genotutor.plotting import to_logo_frame
-from genotutor.sequences import check_model, check_one_hot
-from genotutor.validation import check_positive_int, describe
+from genotutor.validation import check_mask, check_one_hot, describe
 from genotutor.widgets._view import ExplorerView, esm, link, pack
 
 
@@ -36,43 +34,26 @@ def _information_heights(probs: np.ndarray) -> np.ndarray:
     return frame.to_numpy().T
 
 
-def _check_truth(truth: object, shape: tuple[int, int]) -> torch.Tensor | None:
-    """``truth`` as an ``(N, L)`` bool tensor (or None), else an error naming it."""
-    if truth is None:
-        return None
-    if not isinstance(truth, torch.Tensor) or truth.dtype != torch.bool:
-        raise TypeError(
-            f"truth must be a bool tensor of shape (N, L) or None; found {describe(truth)}"
-        )
-    if tuple(truth.shape) != shape:
-        raise ValueError(f"truth must have shape {shape}; found {tuple(truth.shape)}")
-    return truth
-
-
 class FilterExplorer(widgets.VBox):
     """Pick a filter: its PWM (from the sequences that activate it), its best JASPAR
-    match, and its score along one sequence.
+    match, and its activation along one sequence.
 
-    Computed once, when the explorer is built: every filter's PWM
-    (:func:`genotutor.interpret.filters_to_pwms` over all of ``x``) as an information logo,
-    its best shipped JASPAR match (:func:`genotutor.interpret.match_filters`, every filter
-    kept) with that motif's logo on the matching strand, and the filters' scores along the
-    first ``n_tracks`` sequences (``n_tracks x F x L'`` floats, 3.4 MB in the page for
-    chapter 3's 32 filters along 100 sequences of length 200). The view draws from that
-    table, so the explorer works the same in a live notebook and on the static page.
+    A view over :func:`genotutor.interpret.filter_table`: every filter's PWM as an
+    information logo, its best shipped JASPAR match with that motif's logo on the matching
+    strand, and the filters' tracks along the first sequences (``n_tracks x F x L'``
+    floats, 3.4 MB in the page for chapter 3's 32 filters along 100 sequences of length
+    200). The track is the quantity the PWMs' site rule thresholds (the activation, by
+    default), so a peak of the track above its filter's cutoff is a site of the PWM. It
+    computes nothing, so it works the same in a live notebook and on the static page.
 
     Parameters
     ----------
-    model : torch.nn.Module
-        Any model with a ``first_conv`` attribute (an ``nn.Conv1d`` over the 4 bases).
+    table : genotutor.interpret.FilterTable
+        From ``filter_table(model, x, ...)``.
     x : torch.Tensor, shape (N, 4, L)
-        Sequences used to build the PWMs and to show activations.
+        The sequences of the table (the first ``len(table.tracks)`` are offered).
     truth : torch.Tensor, shape (N, L), bool, optional
         Positions to shade (e.g. planted motifs).
-    threshold : float
-        Passed to :func:`genotutor.interpret.filters_to_pwms`.
-    n_tracks : int
-        How many of the sequences (the first ones) the ``sequence`` control offers.
 
     Attributes
     ----------
@@ -83,27 +64,28 @@ class FilterExplorer(widgets.VBox):
     matches : pandas.DataFrame
         Each filter's best match (:func:`genotutor.interpret.match_filters`).
     activations : torch.Tensor, shape (min(N, n_tracks), F, L')
-        The first convolution's scores (:func:`genotutor.interpret.filter_activations`).
+        The tracks of the table.
 
     Taught in chapter 3.
     """
 
     def __init__(
-        self,
-        model: nn.Module,
-        x: torch.Tensor,
-        *,
-        truth: torch.Tensor | None = None,
-        threshold: float = 0.5,
-        n_tracks: int = 100,
+        self, table: FilterTable, x: torch.Tensor, *, truth: torch.Tensor | None = None
     ) -> None:
-        self.model = check_model(model)
+        if not isinstance(table, FilterTable):
+            raise TypeError(
+                f"table must be a FilterTable (from filter_table); found {describe(table)}"
+            )
         self.x = check_one_hot(x, "x")
-        self.truth = _check_truth(truth, (self.x.shape[0], self.x.shape[-1]))
-        shown = min(check_positive_int(n_tracks, "n_tracks"), len(self.x))
-        self.pwms = filters_to_pwms(self.model, self.x, threshold=threshold, progress=False)
-        self.matches = match_filters(self.pwms, min_sites=0)
-        self.activations = filter_activations(self.model, self.x[:shown])
+        self.truth = check_mask(truth, (self.x.shape[0], self.x.shape[-1]), "truth")
+        if len(table.tracks) > len(self.x):
+            raise ValueError(
+                f"x must hold the table's sequences: the table has {len(table.tracks)} "
+                f"tracks; found {len(self.x)} sequences"
+            )
+        self.table = table
+        self.pwms, self.matches, self.activations = table.pwms, table.matches, table.tracks
+        shown = len(self.activations)
         self.filter = widgets.BoundedIntText(
             value=0, min=0, max=len(self.pwms) - 1, description="filter"
         )
@@ -129,14 +111,13 @@ class FilterExplorer(widgets.VBox):
 
     def _data(self) -> dict:
         shown = len(self.activations)
-        conv = self.model.first_conv
         data = {
             "pwms": pack(np.stack([_information_heights(p) for p in self.pwms.probs])),
             "n_sites": pack(self.pwms.n_sites, "int32"),
             "matches": [self._match(index) for index in range(len(self.pwms))],
             "tracks": pack(self.activations),
             # score i is of the window x[i - padding : i - padding + w]: its centre
-            "centre": (conv.kernel_size[0] - 1) / 2 - conv.padding[0],
+            "centre": self.table.centre,
         }
         if self.truth is not None:
             data["truth"] = pack(self.truth[:shown], "uint8")
@@ -149,10 +130,3 @@ class FilterExplorer(widgets.VBox):
             raise ValueError(f"filter must be in [0, {len(self.pwms) - 1}]; found {index}")
         row = self.matches.loc[index]
         return str(row["match"]), float(row["score"]), str(row["strand"]), int(row["offset"])
-
-
-def filter_explorer(
-    model: nn.Module, x: torch.Tensor, *, truth: torch.Tensor | None = None, n_tracks: int = 100
-) -> FilterExplorer:
-    """Build a :class:`FilterExplorer` (chapter 3) for any model and sequences."""
-    return FilterExplorer(model, x, truth=truth, n_tracks=n_tracks)

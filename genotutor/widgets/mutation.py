@@ -5,13 +5,11 @@ from __future__ import annotations
 import ipywidgets as widgets
 import torch
 import traitlets
-from torch import nn
 
-from genotutor.attribution.ism import ism
+from genotutor.attribution import MutationTable
 from genotutor.sequences import ALPHABET
-from genotutor.training import predict
-from genotutor.validation import check_positive_int
-from genotutor.widgets._base import check_view_inputs, sequence_and_position_controls
+from genotutor.validation import check_mask, check_positive_int, check_tensor, describe
+from genotutor.widgets._base import sequence_and_position_controls
 from genotutor.widgets._view import ExplorerView, esm, link, pack
 
 
@@ -27,16 +25,19 @@ class MutationView(ExplorerView):
 class MutationExplorer(widgets.VBox):
     """Mutate one base of a sequence and see the model's prediction change.
 
-    Every single-base mutant of every sequence is predicted once, when the explorer is
-    built (by :func:`genotutor.attribution.ism`, ``3 L`` mutants per sequence); the view
-    draws from that table, so the explorer works the same in a live notebook and on the
-    book's static page.
+    A view over :func:`genotutor.attribution.mutation_table` (every single-base mutant of
+    every sequence, ``3 L`` per sequence, run through the model once): it computes
+    nothing, so the explorer works the same in a live notebook and on the book's static
+    page.
 
     Parameters
     ----------
-    model, x, truth, target
-        As for :class:`genotutor.widgets.AttributionExplorer` (``target`` is the output
-        shown).
+    table : genotutor.attribution.MutationTable
+        From ``mutation_table(model, x, target=...)``.
+    x : torch.Tensor, shape (N, 4, L)
+        The sequences of the table.
+    truth : torch.Tensor, shape (N, L), bool, optional
+        Positions to shade (e.g. planted motifs).
     window : int
         How many positions around the mutated base the figure shows.
 
@@ -45,6 +46,8 @@ class MutationExplorer(widgets.VBox):
     sequence, position, base : ipywidgets controls
     view : MutationView
         Draws the summary and the figure.
+    reference : torch.Tensor, shape (N,)
+        The output for each sequence as it is.
     outputs : torch.Tensor, shape (N, 4, L)
         The output with base ``b`` at position ``i`` of each sequence (the reference's
         output at its own base).
@@ -54,18 +57,26 @@ class MutationExplorer(widgets.VBox):
 
     def __init__(
         self,
-        model: nn.Module,
+        table: MutationTable,
         x: torch.Tensor,
         *,
         truth: torch.Tensor | None = None,
-        target: int = 0,
         window: int = 40,
     ) -> None:
-        self.model, self.x, self.truth, self.target = check_view_inputs(model, x, truth, target)
+        self.x = check_tensor(x, "x")
+        self.truth = check_mask(truth, (self.x.shape[0], self.x.shape[-1]), "truth")
+        if not isinstance(table, MutationTable):
+            raise TypeError(
+                f"table must be a MutationTable (from mutation_table); found {describe(table)}"
+            )
+        if tuple(table.outputs.shape) != tuple(self.x.shape):
+            raise ValueError(
+                f"table must have the shape of x, {tuple(self.x.shape)}; found outputs of "
+                f"shape {tuple(table.outputs.shape)}"
+            )
+        self.table = table
+        self.reference, self.outputs = table.reference, table.outputs
         self.window = check_positive_int(window, "window")
-        self.reference = predict(self.model, self.x)[:, self.target]
-        deltas = ism(self.model, self.x, self.target, progress=False)
-        self.outputs = deltas + self.reference[:, None, None]
         length = self.x.shape[-1]
         self.sequence, self.position = sequence_and_position_controls(len(self.x), length)
         self.base = widgets.ToggleButtons(options=list(ALPHABET), description="base")
@@ -87,10 +98,3 @@ class MutationExplorer(widgets.VBox):
         index, position = self.sequence.value, self.position.value
         after = self.outputs[index, ALPHABET.index(self.base.value), position]
         return float(self.reference[index]), float(after)
-
-
-def mutation_explorer(
-    model: nn.Module, x: torch.Tensor, *, truth: torch.Tensor | None = None, target: int = 0
-) -> MutationExplorer:
-    """Build a :class:`MutationExplorer` (chapter 1) for any model and sequences."""
-    return MutationExplorer(model, x, truth=truth, target=target)

@@ -7,46 +7,32 @@ from collections.abc import Mapping
 import ipywidgets as widgets
 import torch
 import traitlets
-from torch import nn
 
-from genotutor.priors import attribution_track, fourier_penalty, high_frequency_mass
-from genotutor.sequences import check_model, check_positive_int, check_tensor
-from genotutor.training import evaluating
-from genotutor.validation import describe
+from genotutor.priors import fourier_penalty, high_frequency_mass
+from genotutor.validation import check_mask, check_number, check_positive_int, describe
 from genotutor.widgets._view import ExplorerView, esm, link, pack
 
-_BATCH = 256  # sequences per gradient pass when the tracks are computed
 
-
-def _check_models(models: object) -> dict[str, nn.Module]:
-    if isinstance(models, nn.Module):
-        return {"model": check_model(models)}
-    if not isinstance(models, Mapping) or not models:
+def _check_tracks(tracks: object) -> dict[str, torch.Tensor]:
+    """A non-empty dict of name -> float ``(N, L)`` tensor, all of one shape."""
+    if not isinstance(tracks, Mapping) or not tracks:
         raise TypeError(
-            "models must be a torch.nn.Module or a non-empty dict of name -> module; found "
-            f"{type(models).__name__}"
+            "tracks must be a non-empty dict of name -> (N, L) tensor (from "
+            f"attribution_tracks); found {describe(tracks)}"
         )
-    return {str(name): check_model(model, f"models[{name!r}]") for name, model in models.items()}
-
-
-def _check_truth(truth: object, shape: tuple[int, int]) -> torch.Tensor | None:
-    if truth is None:
-        return None
-    if not isinstance(truth, torch.Tensor) or truth.dtype != torch.bool:
-        raise TypeError(f"truth must be a bool tensor (N, L) or None; found {describe(truth)}")
-    if tuple(truth.shape) != shape:
-        raise ValueError(f"truth must have shape (N, L) = {shape}; found {tuple(truth.shape)}")
-    return truth
-
-
-def _tracks(model: nn.Module, x: torch.Tensor, target: int | None) -> torch.Tensor:
-    """Every sequence's ``(L,)`` attribution track under ``model``: shape (N, L), float32."""
-    with evaluating(model) as device:
-        parts = [
-            attribution_track(model, x[i : i + _BATCH].to(device), target=target).cpu()
-            for i in range(0, len(x), _BATCH)
-        ]
-    return torch.cat(parts).float()
+    shape = None
+    for name, track in tracks.items():
+        if not isinstance(name, str):
+            raise TypeError(f"tracks must be keyed by strings (model names); found {name!r}")
+        if not isinstance(track, torch.Tensor) or not torch.is_floating_point(track):
+            raise TypeError(f"tracks[{name!r}] must be a float tensor; found {describe(track)}")
+        shape = tuple(track.shape) if shape is None else shape
+        if track.ndim != 2 or tuple(track.shape) != shape:
+            raise ValueError(
+                f"tracks[{name!r}] must have shape (N, L), that of every track {shape}; "
+                f"found {describe(track)}"
+            )
+    return {name: track.float() for name, track in tracks.items()}
 
 
 class PriorView(ExplorerView):
@@ -63,25 +49,21 @@ class PriorExplorer(widgets.VBox):
     """Choose the prior's cutoff, softness and smoothing; see its weights, the spectrum and
     the smoothed attribution track of one sequence, for one or several models.
 
-    The track is the prior's own attribution, ``|gradient x input|`` of the logits summed
-    over the bases (:func:`genotutor.priors.attribution_track`). Only the tracks are
-    computed in Python, once, when the explorer is built (``N L`` numbers per model); the
-    view computes what the sliders change from them, as :mod:`genotutor.priors` does (the
-    weights, the Gaussian smoothing, the normalised spectrum, the penalty and the
-    high-frequency mass), so the explorer works the same in a live notebook and on the
-    book's static page, for any value of the sliders.
+    A view over :func:`genotutor.attribution.attribution_tracks`, each model's tracks
+    (the prior's own attribution, ``|gradient x input|`` of the logits summed over the
+    bases, ``N L`` numbers per model): it computes no track. The view computes what the
+    sliders change from them, as :mod:`genotutor.priors` does (the weights, the Gaussian
+    smoothing, the normalised spectrum, the penalty and the high-frequency mass), so the
+    explorer works the same in a live notebook and on the book's static page, for any
+    value of the sliders.
 
     Parameters
     ----------
-    models : torch.nn.Module or dict of str to torch.nn.Module
-        Any models mapping ``(N, 4, L)`` to ``(N, T)`` logits, e.g.
+    tracks : dict of str to torch.Tensor, shape (N, L)
+        From ``attribution_tracks(models, x)``, e.g. for
         ``{"without prior": m0, "with prior": m1}``.
-    x : torch.Tensor, shape (N, 4, L)
-        The sequences to explore.
     truth : torch.Tensor, shape (N, L), bool, optional
         Positions to shade (planted motifs).
-    target : int, optional
-        Which logit to explain; by default the sum over tasks, as in the prior.
     freq_limit, limit_softness, smooth_sigma : number
         Starting values of the controls.
 
@@ -99,24 +81,18 @@ class PriorExplorer(widgets.VBox):
 
     def __init__(
         self,
-        models: nn.Module | Mapping[str, nn.Module],
-        x: torch.Tensor,
+        tracks: Mapping[str, torch.Tensor],
         *,
         truth: torch.Tensor | None = None,
-        target: int | None = None,
         freq_limit: int = 30,
         limit_softness: float = 0.2,
         smooth_sigma: int = 3,
     ) -> None:
-        self.models = _check_models(models)
-        self.x = check_tensor(x, "x")
-        self.truth = _check_truth(truth, (len(self.x), self.x.shape[-1]))
-        self.target = target
-        self.tracks = {name: _tracks(m, self.x, target) for name, m in self.models.items()}
-        half = self.x.shape[-1] // 2
-        self.sequence = widgets.BoundedIntText(
-            value=0, min=0, max=len(self.x) - 1, description="sequence"
-        )
+        self.tracks = _check_tracks(tracks)
+        n, length = next(iter(self.tracks.values())).shape
+        self.truth = check_mask(truth, (n, length), "truth")
+        half = length // 2
+        self.sequence = widgets.BoundedIntText(value=0, min=0, max=n - 1, description="sequence")
         self.cutoff = widgets.IntSlider(
             value=min(check_positive_int(freq_limit, "freq_limit"), half),
             min=1,
@@ -125,7 +101,7 @@ class PriorExplorer(widgets.VBox):
             continuous_update=False,
         )
         self.softness = widgets.FloatSlider(
-            value=limit_softness,
+            value=check_number(limit_softness, "limit_softness", minimum=0, maximum=2),
             min=0.0,
             max=2.0,
             step=0.05,
@@ -133,7 +109,7 @@ class PriorExplorer(widgets.VBox):
             continuous_update=False,
         )
         self.sigma = widgets.IntSlider(
-            value=int(smooth_sigma),
+            value=check_positive_int(smooth_sigma, "smooth_sigma", minimum=0),
             min=0,
             max=8,
             description="smooth sigma",
@@ -171,7 +147,7 @@ class PriorExplorer(widgets.VBox):
         sigma) and the share of its unsmoothed spectrum above the cutoff
         (:func:`genotutor.priors.high_frequency_mass`)."""
         shown = {}
-        for name in self.models:
+        for name in self.tracks:
             track = self.track(name)[None].double()
             penalty = fourier_penalty(
                 track,
@@ -182,14 +158,3 @@ class PriorExplorer(widgets.VBox):
             mass = high_frequency_mass(track, freq_limit=self.cutoff.value)
             shown[name] = (float(penalty), float(mass))
         return shown
-
-
-def prior_explorer(
-    models: nn.Module | Mapping[str, nn.Module],
-    x: torch.Tensor,
-    *,
-    truth: torch.Tensor | None = None,
-    freq_limit: int = 30,
-) -> PriorExplorer:
-    """Build a :class:`PriorExplorer` (chapter 7) for any models and sequences."""
-    return PriorExplorer(models, x, truth=truth, freq_limit=freq_limit)

@@ -1,31 +1,55 @@
 // Chapter 1's explorer: mutate one base; the output before and after, the mutant's logo,
 // and the change of every possible single-base mutation in the window (all computed in
 // Python by ISM and kept in the state, so any choice of the controls is a lookup).
+//
+// Data contract: `data`, built by MutationExplorer (genotutor/widgets/mutation.py);
+// arrays are packed (decode()), with their dtype and shape:
+// @data bases      uint8    (N, L)     the sequences, 0..3 = A, C, G, T
+// @data outputs    float32  (N, 4, L)  the output with base b at position i
+// @data reference  float32  (N,)      each sequence's own output
+// @data window     int                 how many positions the figure shows
+// @data truth?     uint8    (N, L)     positions to shade (planted motifs)
+// Controls, the view's synced traits (MutationView):
+// @trait sequence  int   the sequence, in [0, N)
+// @trait position  int   the mutated position, in [0, L)
+// @trait base      int   the new base, index into A, C, G, T
 
-function drawMutation(model, figureEl, summaryEl) {
-  const data = model.get("data");
-  const bases = decode(data.bases); // (N, L) uint8, 0..3 = A, C, G, T
-  const outputs = decode(data.outputs); // (N, 4, L): output with base b at position i
-  const reference = decode(data.reference).values; // (N,)
+import { BASES, BASE_COLOURS, decode, explorer, extent, figure, fixed, hline, logo, node, panel, row, scatter, shade, signed, summary, vline } from "./plot.js";
+
+// What the view shows for one choice of the controls, from the table alone (no DOM): the
+// output before and after, the window, the mutant's letters in it (4 x window, flat) and
+// the change of every single-base mutation there (base-major, as the letters).
+export function mutationShown(data, s, pos, base) {
+  const bases = decode(data.bases);
+  const outputs = decode(data.outputs);
+  const reference = decode(data.reference).values;
   const [n, length] = bases.shape;
-  const s = model.get("sequence");
-  const pos = model.get("position");
-  const base = model.get("base");
   if (!(s >= 0 && s < n)) throw new Error(`sequence must be in [0, ${n - 1}]; found ${s}`);
   if (!(pos >= 0 && pos < length)) throw new Error(`position must be in [0, ${length - 1}]; found ${pos}`);
   const table = row(outputs, s);
   const before = reference[s];
   const after = table[base * length + pos];
-  summary(summaryEl, `output before <b>${fixed(before, 3)}</b>, after <b>${fixed(after, 3)}</b>, change <b>${signed(after - before, 3)}</b>`);
-
   const window = Math.min(data.window, length);
   const start = Math.max(0, Math.min(pos - Math.floor(window / 2), length - window));
-  const letters = new Float32Array(4 * window);
   const sequence = row(bases, s);
+  const letters = new Float32Array(4 * window);
   for (let i = 0; i < window; i++) {
     const b = start + i === pos ? base : sequence[start + i];
     letters[b * window + i] = 1;
   }
+  const changes = [];
+  for (let b = 0; b < 4; b++) for (let i = 0; i < window; i++) changes.push(table[b * length + start + i] - before);
+  return { before, after, window, start, sequence, letters, changes, ylim: extent(changes.concat([0]), 0.1) };
+}
+
+function drawMutation(model, figureEl, summaryEl) {
+  const data = model.get("data");
+  const s = model.get("sequence");
+  const pos = model.get("position");
+  const base = model.get("base");
+  const { before, after, window, start, sequence, letters, changes, ylim } = mutationShown(data, s, pos, base);
+  summary(summaryEl, `output before <b>${fixed(before, 3)}</b>, after <b>${fixed(after, 3)}</b>, change <b>${signed(after - before, 3)}</b>`);
+
   const svg = figure(figureEl, 820, 300);
   const xlim = [start - 0.5, start + window - 0.5];
   const top = panel(svg, { x: 60, y: 22, w: 740, h: 90 }, { xlim, ylim: [0, 1.05], yticks: [], title: `sequence ${s}, ${BASES[base]} at position ${pos}` });
@@ -33,9 +57,7 @@ function drawMutation(model, figureEl, summaryEl) {
   logo(top, letters, window, start);
   vline(top, pos);
 
-  const changes = [];
-  for (let b = 0; b < 4; b++) for (let i = 0; i < window; i++) changes.push(table[b * length + start + i] - before);
-  const bottom = panel(svg, { x: 60, y: 150, w: 740, h: 110 }, { xlim, ylim: extent(changes.concat([0]), 0.1), xlabel: "position", ylabel: "change", title: "change of the output for every single-base mutation in the window" });
+  const bottom = panel(svg, { x: 60, y: 150, w: 740, h: 110 }, { xlim, ylim, xlabel: "position", ylabel: "change", title: "change of the output for every single-base mutation in the window" });
   hline(bottom, 0, { color: "#999" });
   for (let b = 0; b < 4; b++) {
     const xs = [];

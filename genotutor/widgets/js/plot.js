@@ -1,32 +1,39 @@
 // genotutor's drawing helpers for the explorers: SVG panels, axes, lines, bars, scatter,
 // heat maps and sequence logos (logomaker's "classic" colours and stacking), all drawn
-// from the numbers in the widget's state, with no library. Concatenated in front of each
-// explorer's module by genotutor/widgets/_view.py.
+// from the numbers in the widget's state, with no library.
+//
+// An ES module: each explorer's js/<name>.js imports what it uses from "./plot.js" (so
+// Node.js runs the modules as they are, tests/js). The page cannot resolve that import
+// (anywidget's _esm is one module string), so esm() of genotutor/widgets/_view.py inlines
+// this file into each explorer's module: only `export function|const NAME` declarations
+// here, and nothing imported.
 
 const SVG_NS = "http://www.w3.org/2000/svg";
-const BASES = ["A", "C", "G", "T"];
+export const BASES = ["A", "C", "G", "T"];
 // logomaker's "classic" scheme: A green, C blue, G orange, T red.
-const BASE_COLOURS = { A: "rgb(0,128,0)", C: "rgb(0,0,255)", G: "rgb(255,166,0)", T: "rgb(255,0,0)" };
-const SERIES = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b"];
+export const BASE_COLOURS = { A: "rgb(0,128,0)", C: "rgb(0,0,255)", G: "rgb(255,166,0)", T: "rgb(255,0,0)" };
+export const SERIES = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b"];
 
-function node(tag, attributes, parent) {
+export function node(tag, attributes, parent) {
   const element = document.createElementNS(SVG_NS, tag);
   for (const [key, value] of Object.entries(attributes || {})) element.setAttribute(key, value);
   if (parent) parent.appendChild(element);
   return element;
 }
 
-function text(parent, x, y, content, attributes) {
+export function text(parent, x, y, content, attributes) {
   const element = node("text", { x, y, "font-size": 11, "font-family": "sans-serif", ...attributes }, parent);
   element.textContent = content;
   return element;
 }
 
-// A packed array from Python (genotutor.widgets._view.pack): base64 little-endian bytes.
-// Decoded once per packed object (the state's arrays stay the same objects until the
-// data change), so a redraw costs a lookup, not a decode of the whole table.
+// A packed array from Python (genotutor.widgets._view.pack): base64 little-endian bytes,
+// as { values: typed array, shape }. The one decode cache of the explorers: decoded once
+// per packed object (the state's arrays stay the same objects until the data change), so
+// a redraw costs a lookup, not a decode of the whole table; the views keep no cache of
+// their own. Treat the result as read-only: it is shared by every redraw.
 const DECODED = new WeakMap();
-function decode(packed) {
+export function decode(packed) {
   if (DECODED.has(packed)) return DECODED.get(packed);
   const bytes = Uint8Array.from(atob(packed.b64), (c) => c.charCodeAt(0));
   const kinds = { float32: Float32Array, int32: Int32Array, uint8: Uint8Array };
@@ -36,7 +43,7 @@ function decode(packed) {
 }
 
 // Row `index` of the leading axis of a decoded array, as a flat typed-array view.
-function row(array, ...index) {
+export function row(array, ...index) {
   let offset = 0;
   let size = array.values.length;
   for (let axis = 0; axis < index.length; axis++) {
@@ -46,7 +53,7 @@ function row(array, ...index) {
   return array.values.subarray(offset, offset + size);
 }
 
-function niceTicks(low, high, count) {
+export function niceTicks(low, high, count) {
   if (!(high > low)) return [low];
   const raw = (high - low) / Math.max(1, count);
   const power = Math.pow(10, Math.floor(Math.log10(raw)));
@@ -58,13 +65,22 @@ function niceTicks(low, high, count) {
   return ticks;
 }
 
-function label(value) {
+// The ticks of an axis over limits `lim` given in either order (a reversed axis, e.g. rows
+// counted downwards, keeps its ticks): `given` if set, else about `count` nice ones; only
+// those within the limits.
+export function axisTicks(lim, given, count) {
+  const low = Math.min(lim[0], lim[1]);
+  const high = Math.max(lim[0], lim[1]);
+  return (given || niceTicks(low, high, count)).filter((t) => !(t < low || t > high));
+}
+
+export function label(value) {
   const magnitude = Math.abs(value);
   if (magnitude !== 0 && (magnitude < 1e-3 || magnitude >= 1e5)) return value.toExponential(1);
   return String(Number(value.toPrecision(4)));
 }
 
-function extent(values, pad) {
+export function extent(values, pad) {
   let low = Infinity;
   let high = -Infinity;
   for (const v of values) {
@@ -80,7 +96,7 @@ function extent(values, pad) {
 }
 
 // An SVG figure replacing whatever `el` showed; returns the <svg>.
-function figure(el, width, height) {
+export function figure(el, width, height) {
   el.replaceChildren();
   const svg = node("svg", { viewBox: `0 0 ${width} ${height}`, role: "img" });
   svg.style.cssText = `background: white; width: 100%; max-width: ${width}px; height: auto`;
@@ -88,8 +104,9 @@ function figure(el, width, height) {
   return svg;
 }
 
-// A panel with axes at pixel box (x, y, w, h) over data limits xlim, ylim.
-function panel(svg, box, options) {
+// A panel with axes at pixel box (x, y, w, h) over data limits xlim, ylim (either may be
+// reversed: its axis then runs the other way, ticks included).
+export function panel(svg, box, options) {
   const { x, y, w, h } = box;
   const xlim = options.xlim;
   const ylim = options.ylim;
@@ -102,15 +119,11 @@ function panel(svg, box, options) {
   const g = node("g", { "clip-path": `url(#${clipId})` }, svg);
   const axes = node("g", {}, svg);
   node("rect", { x, y, width: w, height: h, fill: "none", stroke: "#333", "stroke-width": 0.8 }, axes);
-  const xticks = options.xticks || niceTicks(xlim[0], xlim[1], Math.max(2, Math.floor(w / 70)));
-  for (const t of xticks) {
-    if (t < xlim[0] || t > xlim[1]) continue;
+  for (const t of axisTicks(xlim, options.xticks, Math.max(2, Math.floor(w / 70)))) {
     node("line", { x1: sx(t), x2: sx(t), y1: y + h, y2: y + h + 4, stroke: "#333" }, axes);
     text(axes, sx(t), y + h + 15, options.xtickLabel ? options.xtickLabel(t) : label(t), { "text-anchor": "middle", "font-size": 10 });
   }
-  const yticks = options.yticks || niceTicks(ylim[0], ylim[1], Math.max(2, Math.floor(h / 35)));
-  for (const t of yticks) {
-    if (t < ylim[0] || t > ylim[1]) continue;
+  for (const t of axisTicks(ylim, options.yticks, Math.max(2, Math.floor(h / 35)))) {
     node("line", { x1: x - 4, x2: x, y1: sy(t), y2: sy(t), stroke: "#333" }, axes);
     text(axes, x - 6, sy(t) + 3.5, label(t), { "text-anchor": "end", "font-size": 10 });
   }
@@ -122,14 +135,14 @@ function panel(svg, box, options) {
   return { g, back, axes, sx, sy, box, xlim, ylim };
 }
 
-function polyline(p, xs, ys, options) {
+export function polyline(p, xs, ys, options) {
   const points = [];
   for (let i = 0; i < xs.length; i++) points.push(`${p.sx(xs[i]).toFixed(2)},${p.sy(ys[i]).toFixed(2)}`);
   const o = options || {};
   return node("polyline", { points: points.join(" "), fill: "none", stroke: o.color || SERIES[0], "stroke-width": o.width || 1.2, "stroke-dasharray": o.dash || "none" }, p.g);
 }
 
-function bars(p, xs, heights, options) {
+export function bars(p, xs, heights, options) {
   const o = options || {};
   const width = o.width === undefined ? 0.8 : o.width;
   for (let i = 0; i < xs.length; i++) {
@@ -140,25 +153,25 @@ function bars(p, xs, heights, options) {
   }
 }
 
-function scatter(p, xs, ys, options) {
+export function scatter(p, xs, ys, options) {
   const o = options || {};
   const g = node("g", { fill: o.color || SERIES[0], "fill-opacity": o.alpha || 0.4 }, p.g);
   for (let i = 0; i < xs.length; i++) node("circle", { cx: p.sx(xs[i]).toFixed(1), cy: p.sy(ys[i]).toFixed(1), r: o.r || 1.6 }, g);
 }
 
-function vline(p, x, options) {
+export function vline(p, x, options) {
   const o = options || {};
   node("line", { x1: p.sx(x), x2: p.sx(x), y1: p.box.y, y2: p.box.y + p.box.h, stroke: o.color || "crimson", "stroke-width": o.width || 1, "stroke-dasharray": o.dash || "none" }, p.g);
 }
 
-function hline(p, y, options) {
+export function hline(p, y, options) {
   const o = options || {};
   node("line", { x1: p.box.x, x2: p.box.x + p.box.w, y1: p.sy(y), y2: p.sy(y), stroke: o.color || "black", "stroke-width": o.width || 0.5 }, p.g);
 }
 
 // Shade the runs of true values of `mask` (positions start, start + 1, ...), as
 // genotutor.plotting.shade_truth does: gold, alpha 0.3, behind the data.
-function shade(p, mask, start, options) {
+export function shade(p, mask, start, options) {
   const o = options || {};
   const offset = start || 0;
   let i = 0;
@@ -172,7 +185,7 @@ function shade(p, mask, start, options) {
   }
 }
 
-function legend(p, names, colours) {
+export function legend(p, names, colours) {
   names.forEach((name, i) => {
     const y = p.box.y + 12 + 14 * i;
     node("line", { x1: p.box.x + p.box.w - 110, x2: p.box.x + p.box.w - 92, y1: y - 4, y2: y - 4, stroke: colours[i], "stroke-width": 2 }, p.axes);
@@ -203,7 +216,7 @@ function ring(from, to) {
 // A sequence logo of `values` (4 rows x n positions, flat row-major) at positions
 // start..start+n-1, stacked as logomaker does: positive values above zero with the
 // largest on top, negative values below zero with the most negative at the bottom.
-function logo(p, values, n, start) {
+export function logo(p, values, n, start) {
   const g = node("g", {}, p.g);
   for (let i = 0; i < n; i++) {
     const column = BASES.map((base, b) => [base, values[b * n + i]]);
@@ -229,7 +242,7 @@ function logo(p, values, n, start) {
 }
 
 // Limits of a logo's stacks (sum of the positive and of the negative values per column).
-function logoLimits(values, n) {
+export function logoLimits(values, n) {
   let low = 0;
   let high = 0;
   for (let i = 0; i < n; i++) {
@@ -249,7 +262,7 @@ function logoLimits(values, n) {
 
 // Matplotlib's viridis, 9 anchors, linearly interpolated.
 const VIRIDIS = [[68, 1, 84], [71, 44, 122], [59, 81, 139], [44, 113, 142], [33, 144, 141], [39, 173, 129], [92, 200, 99], [170, 220, 50], [253, 231, 37]];
-function viridis(t) {
+export function viridis(t) {
   const s = Math.min(1, Math.max(0, t)) * (VIRIDIS.length - 1);
   const i = Math.min(VIRIDIS.length - 2, Math.floor(s));
   const f = s - i;
@@ -258,7 +271,7 @@ function viridis(t) {
 }
 
 // A heat map of a rows x cols matrix (flat row-major) with row 0 at the top.
-function heatmap(p, matrix, rows, cols, vmax) {
+export function heatmap(p, matrix, rows, cols, vmax) {
   const top = vmax || Math.max(...matrix) || 1;
   const w = p.box.w / cols;
   const h = p.box.h / rows;
@@ -270,7 +283,7 @@ function heatmap(p, matrix, rows, cols, vmax) {
   return top;
 }
 
-function colourbar(svg, box, vmax) {
+export function colourbar(svg, box, vmax) {
   const steps = 40;
   for (let s = 0; s < steps; s++) {
     node("rect", { x: box.x, y: box.y + box.h - ((s + 1) * box.h) / steps, width: box.w, height: box.h / steps + 0.3, fill: viridis((s + 0.5) / steps) }, svg);
@@ -283,24 +296,26 @@ function colourbar(svg, box, vmax) {
 }
 
 // The explorer's summary line (HTML from numbers the module formats itself).
-function summary(el, html) {
+export function summary(el, html) {
   el.innerHTML = html;
 }
 
-function fixed(value, digits) {
+export function fixed(value, digits) {
   return Number(value).toFixed(digits);
 }
 
-function signed(value, digits) {
+export function signed(value, digits) {
   const s = Number(value).toFixed(digits);
   return value >= 0 ? `+${s}` : s;
 }
 
 // Lay out an explorer: a summary line above a figure; re-render on every change of the
-// named traits. `draw(model, figureEl, summaryEl)` does the work; an error inside it is
-// shown in the widget (red), as a bad value is in a live kernel.
-function explorer(traits, draw) {
+// named traits (kept as `traits`, for the tests). `draw(model, figureEl, summaryEl)` does
+// the work; an error inside it is shown in the widget (red), as a bad value is in a live
+// kernel.
+export function explorer(traits, draw) {
   return {
+    traits: [...traits],
     render({ model, el }) {
       const summaryEl = document.createElement("div");
       summaryEl.className = "genotutor-summary";

@@ -3,6 +3,19 @@
 // tracks. Python computed only the tracks; everything the sliders change is computed here,
 // as genotutor/priors.py computes it (checked against it under Node.js by
 // tests/test_widgets_priors.py).
+//
+// Data contract: `data`, built by PriorExplorer (genotutor/widgets/priors.py); arrays are
+// packed (decode()), with their dtype and shape:
+// @data names    string[] (M)        the models' names
+// @data tracks   float32  (M, N, L)  each model's attribution track of each sequence
+// @data truth?   uint8    (N, L)     positions to shade (planted motifs)
+// Controls, the view's synced traits (PriorView):
+// @trait sequence  int     the sequence, in [0, N)
+// @trait cutoff    int     the prior's cutoff K, in [1, L // 2]
+// @trait softness  number  the prior's softness, in [0, 2]
+// @trait sigma     int     the Gaussian smoothing's sigma, >= 0
+
+import { SERIES, decode, explorer, extent, figure, fixed, legend, panel, polyline, row, shade, summary, vline } from "./plot.js";
 
 // ---------------------------------------------------------------- priorMath (no DOM)
 // Pure functions of a track (an array of L numbers), in float64.
@@ -108,27 +121,37 @@ const priorMath = {
   },
 };
 
+// What the view shows for one choice of the controls, from the tracks alone (no DOM):
+// per model, the penalty and the unsmoothed mass above the cutoff (the summary), the
+// normalised spectrum and the smoothed track.
+function priorsShown(data, s, cutoff, softness, sigma) {
+  const tracks = decode(data.tracks); // (models, N, L) float32
+  const [, n, length] = tracks.shape;
+  if (!(s >= 0 && s < n)) throw new Error(`sequence must be in [0, ${n - 1}]; found ${s}`);
+  priorMath.checkCutoff(cutoff, length);
+  const numbers = [];
+  const spectra = [];
+  const smoothed = [];
+  data.names.forEach((_, i) => {
+    const track = Float64Array.from(row(tracks, i, s));
+    numbers.push([priorMath.fourierPenalty(track, cutoff, softness, sigma), priorMath.highFrequencyMass(track, cutoff, 0)]);
+    spectra.push(priorMath.spectrum(track, sigma));
+    smoothed.push(priorMath.smoothTrack(track, sigma));
+  });
+  return { length, numbers, spectra, smoothed };
+}
+
 // ---------------------------------------------------------------- drawing
 function drawPriors(model, figureEl, summaryEl) {
   const data = model.get("data");
-  const tracks = decode(data.tracks); // (models, N, L) float32
-  const [, n, length] = tracks.shape;
   const s = model.get("sequence");
   const cutoff = model.get("cutoff");
   const softness = model.get("softness");
   const sigma = model.get("sigma");
-  if (!(s >= 0 && s < n)) throw new Error(`sequence must be in [0, ${n - 1}]; found ${s}`);
-  priorMath.checkCutoff(cutoff, length);
-  const rows = [];
-  const spectra = [];
-  const smoothed = [];
-  data.names.forEach((name, i) => {
-    const track = Float64Array.from(row(tracks, i, s));
-    const penalty = priorMath.fourierPenalty(track, cutoff, softness, sigma);
-    const mass = priorMath.highFrequencyMass(track, cutoff, 0);
-    rows.push(`${name}: penalty <b>${fixed(penalty, 3)}</b>, mass above K <b>${fixed(mass, 2)}</b>`);
-    spectra.push(priorMath.spectrum(track, sigma));
-    smoothed.push(priorMath.smoothTrack(track, sigma));
+  const { length, numbers, spectra, smoothed } = priorsShown(data, s, cutoff, softness, sigma);
+  const rows = data.names.map((name, i) => {
+    const [penalty, mass] = numbers[i];
+    return `${name}: penalty <b>${fixed(penalty, 3)}</b>, mass above K <b>${fixed(mass, 2)}</b>`;
   });
   summary(summaryEl, rows.join("; "));
 
@@ -155,5 +178,5 @@ function drawPriors(model, figureEl, summaryEl) {
   smoothed.forEach((v, i) => polyline(bottom, positions, v, { color: colours[i] })); // colours as above
 }
 
-export { priorMath };
+export { priorMath, priorsShown };
 export default explorer(["data", "sequence", "cutoff", "softness", "sigma"], drawPriors);

@@ -3,23 +3,39 @@
 // logo of the edited sequence with the changed bases shaded. Every combination of the
 // controls was edited and run through the models in Python; the state holds the outputs
 // and, per combination, the bases that changed, so any choice is a lookup.
+//
+// Data contract: `data`, built by SplicingExplorer (genotutor/widgets/splicing.py); arrays
+// are packed (decode()), with their dtype and shape. A combination c is the flat index of
+// (sequence, edit, base, position - first) over (N, E, 4, P); its changed bases are
+// changed_at / changed_to [offsets[c], offsets[c + 1]).
+// @data names       string[]     (M)              the models' names
+// @data bases       uint8        (N, L)           the sequences, 0..3 = A, C, G, T
+// @data before      float32      (M, N)           each model's output on each sequence
+// @data after       float32      (M, N, E, 4, P)  each model's output after each edit
+// @data offsets     int32        (C,)             C = N E 4 P + 1, where each
+//                                                 combination's changes start
+// @data changed_at  uint8|int32  (K,)             positions changed (uint8 for L <= 256)
+// @data changed_to  uint8        (K,)             the bases they now hold
+// @data positions   int[]        (2)              the position control's [first, last)
+// @data window      int                           how many positions the logo shows
+// Controls, the view's synced traits (SplicingView):
+// @trait sequence  int   the sequence, in [0, N)
+// @trait position  int   the mutated position, in [first, last)
+// @trait base      int   0 to keep the reference's base, b + 1 for base b of A, C, G, T
+// @trait edit      int   the confounder edit, index into the E edits (0: none)
 
-const SPLICING_DECODED = new WeakMap(); // data -> its decoded arrays (decoded once)
+import { SERIES, bars, decode, explorer, extent, figure, fixed, hline, logo, node, panel, row, shade, signed, summary, text, vline } from "./plot.js";
 
+// The decoded tables of a state (decode() keeps each array decoded once).
 function splicingTables(data) {
-  let tables = SPLICING_DECODED.get(data);
-  if (!tables) {
-    tables = {
-      bases: decode(data.bases), // (N, L) uint8, 0..3 = A, C, G, T
-      before: decode(data.before), // (M, N)
-      after: decode(data.after), // (M, N, E, 4, P)
-      offsets: decode(data.offsets).values, // (N * E * 4 * P + 1,) int32
-      changedAt: decode(data.changed_at).values, // positions, int32
-      changedTo: decode(data.changed_to).values, // bases, uint8
-    };
-    SPLICING_DECODED.set(data, tables);
-  }
-  return tables;
+  return {
+    bases: decode(data.bases), // (N, L) uint8, 0..3 = A, C, G, T
+    before: decode(data.before), // (M, N)
+    after: decode(data.after), // (M, N, E, 4, P)
+    offsets: decode(data.offsets).values, // (N * E * 4 * P + 1,) int32
+    changedAt: decode(data.changed_at).values, // positions, int32
+    changedTo: decode(data.changed_to).values, // bases, uint8
+  };
 }
 
 // Grouped bars, one group per model: before (blue) and after (orange), names below.
@@ -44,8 +60,9 @@ function splicingBars(svg, box, names, values) {
 }
 
 // What the view shows for one choice of the controls, from the table alone (no DOM):
-// each model's output before and after, the edited sequence and which bases changed.
-function splicingShown(data, s, pos, base, edit) {
+// each model's output before and after, the edited sequence and which bases changed,
+// and the logo's window: its start, its letters (4 x window, flat) and the changes in it.
+export function splicingShown(data, s, pos, base, edit) {
   const { bases, before, after, offsets, changedAt, changedTo } = splicingTables(data);
   const [n, length] = bases.shape;
   const [nModels, , nEdits, , nPositions] = after.shape;
@@ -66,26 +83,24 @@ function splicingShown(data, s, pos, base, edit) {
     edited[changedAt[j]] = changedTo[j];
     changed[changedAt[j]] = 1;
   }
-  return { values, edited, changed };
-}
-
-function drawSplicing(model, figureEl, summaryEl) {
-  const data = model.get("data");
-  const s = model.get("sequence");
-  const pos = model.get("position");
-  const { values, edited, changed } = splicingShown(data, s, pos, model.get("base"), model.get("edit"));
-  summary(summaryEl, data.names.map((name, m) => {
-    const [a, z] = values[m];
-    return `${name} <b>${fixed(a, 2)}</b> &rarr; <b>${fixed(z, 2)}</b> (${signed(z - a, 2)})`;
-  }).join(", "));
-
-  const length = edited.length;
   const window = Math.min(data.window, length);
   const start = Math.max(0, Math.min(pos - Math.floor(window / 2), length - window));
   const letters = new Float32Array(4 * window);
   for (let i = 0; i < window; i++) letters[edited[start + i] * window + i] = 1;
   const nChanged = changed.reduce((total, c) => total + c, 0);
   const inView = changed.subarray(start, start + window).reduce((total, c) => total + c, 0);
+  return { values, edited, changed, window, start, letters, nChanged, inView };
+}
+
+function drawSplicing(model, figureEl, summaryEl) {
+  const data = model.get("data");
+  const s = model.get("sequence");
+  const pos = model.get("position");
+  const { values, changed, window, start, letters, nChanged, inView } = splicingShown(data, s, pos, model.get("base"), model.get("edit"));
+  summary(summaryEl, data.names.map((name, m) => {
+    const [a, z] = values[m];
+    return `${name} <b>${fixed(a, 2)}</b> &rarr; <b>${fixed(z, 2)}</b> (${signed(z - a, 2)})`;
+  }).join(", "));
 
   const svg = figure(figureEl, 820, 250);
   splicingBars(svg, { x: 55, y: 26, w: 200, h: 150 }, data.names, values);

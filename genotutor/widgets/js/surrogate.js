@@ -1,23 +1,38 @@
 // Chapter 8's explorer: a SQUID-style surrogate around a locus, for a grid of mutation
 // rates, library sizes and model families, all fitted in Python when the explorer was
 // built. Draws the additive logo, the held-out fit and the GE nonlinearity with its band.
+//
+// Data contract: `data`, built by SurrogateExplorer._data (genotutor/widgets/
+// surrogate.py); arrays are packed (decode()), with their dtype and shape, indexed
+// [locus, rate, size, family]:
+// @data logo       float32   (N, R, S, F, 4, W)  additive parameters, hierarchical gauge
+// @data r2         float32   (N, R, S, F)        held-out R^2 (NaN: a constant surrogate)
+// @data mutations  float32   (N, R, S)           mean mutations per sequence of the library
+// @data points     float32   (N, R, S, F, 3, K)  held-out y_hat, phi, output (NaN: none)
+// @data curve      float32   (N, R, S, F, 4, C)  the nonlinearity: phi, y_hat, lower, upper
+// @data windows    int[][]   (N, 2)              each locus's [start, stop) window, W wide
+// @data rates      number[]  (R)                 the mutation rates offered
+// @data sizes      int[]     (S)                 the library sizes offered
+// @data families   string[]  (F)                 the model families offered
+// @data truth?     uint8     (N, L)              positions to shade (planted motifs)
+// Controls, the view's synced traits (SurrogateView):
+// @trait locus   int   the locus, in [0, N)
+// @trait rate    int   index into rates
+// @trait size    int   index into sizes
+// @trait family  int   index into families
 
-const SURROGATE_DECODED = new WeakMap(); // data -> its decoded arrays (decoded once)
+import { SERIES, decode, explorer, extent, figure, fixed, logo, logoLimits, node, panel, polyline, row, scatter, shade, summary } from "./plot.js";
 
+// The decoded tables of a state (decode() keeps each array decoded once).
 function surrogateTables(data) {
-  let tables = SURROGATE_DECODED.get(data);
-  if (!tables) {
-    tables = {
-      logo: decode(data.logo), // (N, R, S, F, 4, W)
-      r2: decode(data.r2), // (N, R, S, F)
-      mutations: decode(data.mutations), // (N, R, S)
-      points: decode(data.points), // (N, R, S, F, 3, K): y_hat, phi, output (NaN = none)
-      curve: decode(data.curve), // (N, R, S, F, 4, C): phi, y_hat, lower, upper
-      truth: data.truth ? decode(data.truth) : null, // (N, L) uint8
-    };
-    SURROGATE_DECODED.set(data, tables);
-  }
-  return tables;
+  return {
+    logo: decode(data.logo), // (N, R, S, F, 4, W)
+    r2: decode(data.r2), // (N, R, S, F)
+    mutations: decode(data.mutations), // (N, R, S)
+    points: decode(data.points), // (N, R, S, F, 3, K): y_hat, phi, output (NaN = none)
+    curve: decode(data.curve), // (N, R, S, F, 4, C): phi, y_hat, lower, upper
+    truth: data.truth ? decode(data.truth) : null, // (N, L) uint8
+  };
 }
 
 // The band between two curves, as one filled polygon.
@@ -30,7 +45,7 @@ function band(p, xs, lower, upper, options) {
 }
 
 // The finite pairs of two arrays (held-out slots past the library's end are NaN).
-function finitePairs(xs, ys) {
+export function finitePairs(xs, ys) {
   const a = [];
   const b = [];
   for (let i = 0; i < xs.length; i++) {
@@ -42,8 +57,10 @@ function finitePairs(xs, ys) {
   return [a, b];
 }
 
-// What the view shows for one grid point, from the table alone (no DOM).
-function surrogateShown(data, locus, rate, size, family) {
+// What the view shows for one grid point, from the table alone (no DOM): the summary's
+// numbers, the logo, the held-out points (finite pairs: fit = (y_hat, output), phi =
+// (phi, output)), the curve and the panels' limits (one y range for both lower panels).
+export function surrogateShown(data, locus, rate, size, family) {
   const t = surrogateTables(data);
   const [n, nRates, nSizes, nFamilies, , width] = t.logo.shape;
   if (!(locus >= 0 && locus < n)) throw new Error(`locus must be in [0, ${n - 1}]; found ${locus}`);
@@ -55,6 +72,12 @@ function surrogateShown(data, locus, rate, size, family) {
   const curve = row(t.curve, locus, rate, size, family); // (4, C)
   const c = curve.length / 4;
   const [start, stop] = data.windows[locus];
+  const yHat = points.subarray(0, k);
+  const phi = points.subarray(k, 2 * k);
+  const output = points.subarray(2 * k, 3 * k);
+  const [cPhi, , cLow, cHigh] = [0, 1, 2, 3].map((i) => curve.subarray(i * c, (i + 1) * c));
+  const [fitX, fitY] = finitePairs(yHat, output);
+  const [phiX, phiY] = finitePairs(phi, output);
   return {
     r2: row(t.r2, locus, rate, size)[family],
     mutations: row(t.mutations, locus, rate)[size],
@@ -62,10 +85,15 @@ function surrogateShown(data, locus, rate, size, family) {
     width,
     logo: row(t.logo, locus, rate, size, family), // (4, W), flat
     truth: t.truth ? row(t.truth, locus).subarray(start, stop) : null,
-    yHat: points.subarray(0, k),
-    phi: points.subarray(k, 2 * k),
-    output: points.subarray(2 * k, 3 * k),
+    yHat,
+    phi,
+    output,
     curve: [0, 1, 2, 3].map((i) => curve.subarray(i * c, (i + 1) * c)), // phi, y_hat, lower, upper
+    fit: [fitX, fitY],
+    phiPoints: [phiX, phiY],
+    ylim: extent(fitY.concat(Array.from(cLow), Array.from(cHigh)), 0.05),
+    fitLim: extent(fitX.concat(fitY), 0.05),
+    phiLim: [Math.min(...cPhi), Math.max(...cPhi)],
   };
 }
 
@@ -89,15 +117,13 @@ function drawSurrogate(model, figureEl, summaryEl) {
   if (v.truth) shade(top, v.truth, start);
   logo(top, v.logo, v.width, start);
 
-  const [fitX, fitY] = finitePairs(v.yHat, v.output);
-  const [phiX, phiY] = finitePairs(v.phi, v.output);
-  const ylim = extent(fitY.concat(Array.from(cLow), Array.from(cHigh)), 0.05);
-  const fitLim = extent(fitX.concat(fitY), 0.05);
+  const [fitX, fitY] = v.fit;
+  const [phiX, phiY] = v.phiPoints;
+  const { ylim, fitLim, phiLim } = v;
   const left = panel(svg, { x: 60, y: 225, w: 330, h: 160 }, { xlim: fitLim, ylim, xlabel: "surrogate prediction", ylabel: "model output", title: "held-out mutants" });
   polyline(left, fitLim, fitLim, { color: "#999", dash: "4,3", width: 0.8 });
   scatter(left, fitX, fitY, { color: SERIES[0], alpha: 0.4, r: 1.8 });
 
-  const phiLim = [Math.min(...cPhi), Math.max(...cPhi)];
   const right = panel(svg, { x: 470, y: 225, w: 330, h: 160 }, { xlim: phiLim, ylim, xlabel: "latent phenotype \u03c6", title: "nonlinearity (16-84 % noise band)" });
   band(right, cPhi, cLow, cHigh, { color: "crimson", alpha: 0.15 });
   scatter(right, phiX, phiY, { color: "grey", alpha: 0.35, r: 1.8 });
