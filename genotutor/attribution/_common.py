@@ -60,6 +60,21 @@ def n_outputs(model: nn.Module, x: torch.Tensor) -> int:
     return int(y.shape[1])
 
 
+def check_pointwise(pointwise: object) -> tuple[type, ...]:
+    """``pointwise``: None or a tuple (or list) of ``nn.Module`` subclasses, as a tuple."""
+    if pointwise is None:
+        return ()
+    if isinstance(pointwise, (tuple, list)):
+        wrong = [t for t in pointwise if not (isinstance(t, type) and issubclass(t, nn.Module))]
+        if not wrong:
+            return tuple(pointwise)
+        pointwise = wrong[0]
+    raise TypeError(
+        "pointwise must be a tuple of module types (nn.Module subclasses that act on each "
+        f"value alone, e.g. pointwise=(MyActivation,)); found {describe(pointwise)}"
+    )
+
+
 def check_option(name: str, value: object) -> object:
     """Check the value of one scalar attribution option, by its name, and return it.
 
@@ -80,6 +95,8 @@ def check_option(name: str, value: object) -> object:
         return check_bool(value, name)
     if name == "fast":
         return check_fast(value)
+    if name == "pointwise":
+        return check_pointwise(value)
     if name in COUNTS or name == "end":
         return check_positive_int(value, name)
     if name in ("seed", "start"):

@@ -30,7 +30,7 @@ from genotutor.attribution.gradients import (
     saliency,
     smoothgrad,
 )
-from genotutor.attribution.ism import check_window, ism
+from genotutor.attribution.ism import ScoresAndPlan, check_window, ism
 from genotutor.parallel import run_tasks
 from genotutor.sequences import (
     check_choice,
@@ -38,7 +38,7 @@ from genotutor.sequences import (
     check_target,
     check_tensor,
 )
-from genotutor.targets import Output, Target, TargetModel, model_and_column, select
+from genotutor.targets import Output, Target, TargetModel, model_and_column
 from genotutor.validation import check_positive_int
 
 METHODS = (
@@ -56,7 +56,7 @@ _OPTIONS = {
     "saliency": ("correct", *_COMMON),
     "grad_x_input": ("correct", *_COMMON),
     "smoothgrad": ("correct", "n_samples", "noise", "seed", *_COMMON),
-    "ism": ("fast", "start", "end", "return_plan", *_COMMON),
+    "ism": ("fast", "start", "end", "return_plan", "pointwise", *_COMMON),
     "integrated_gradients": ("correct", "baseline", "n_steps", "seed", "return_delta", *_COMMON),
     "deeplift": ("references", "hypothetical", "return_delta", "warn", "rules", "rule", *_COMMON),
     "deeplift_shap": (
@@ -76,7 +76,7 @@ SEEDED_METHODS = tuple(method for method, options in _OPTIONS.items() if "seed" 
 # options that may be None (their default): ISM picks its batch size and mutates every
 # position, DeepLIFT's reference is all-zero, DeepLIFT-SHAP shuffles n_references=20 times
 _OPTIONAL = {
-    "ism": ("batch_size", "start", "end"),
+    "ism": ("batch_size", "start", "end", "pointwise"),
     "deeplift": ("references", "rules"),
     "deeplift_shap": ("references", "n_references", "rules"),
 }
@@ -154,11 +154,10 @@ def _run_method(model, x, target, method, options):
         return grad_x_input(model, x, target, **options)
     if method == "smoothgrad":
         return smoothgrad(model, x, target, **options)
-    if method == "ism":
-        if isinstance(model, TargetModel):  # trace the model itself: its fast path sees through
-            chosen = {"output": model.output, "target": model.target}
-            return ism(model.model, x, select=lambda raw: select(raw, **chosen), **options)
-        return ism(model, x, target, **options)
+    if method == "ism":  # the model itself, traced by the fast path, and what to explain
+        if isinstance(model, TargetModel):
+            return ism(model.model, x, output=model.output, target=model.target, **options)
+        return ism(model, x, target=target, **options)
     if method == "integrated_gradients":
         return _integrated_gradients(model, x, target, options)
     return _deeplift(model, x, target, method, options)
@@ -219,10 +218,12 @@ def attribute(
         - ``"integrated_gradients"``: ``baseline="zeros"`` (see :func:`make_baseline`),
           ``n_steps=50``, ``seed=0``, ``return_delta=False``.
         - ``"ism"``: ``fast="auto"`` (recompute only the changed windows where that is
-          cheaper; True always, False never); ``start=None``, ``end=None`` (mutate only
+          faster; True always, False never); ``start=None``, ``end=None`` (mutate only
           positions ``start .. end - 1``: the scores are then ``(N, 4, end - start)``);
-          ``return_plan=False`` (True: ``(scores, plan)``, which path and why);
-          ``batch_size=None`` picks a batch size for the path taken.
+          ``return_plan=False`` (True: a ``ScoresAndPlan`` ``(scores, plan)``, which path
+          and why); ``batch_size=None`` picks a batch size for the path taken;
+          ``pointwise=None`` (your own module types that act on each value alone, so that
+          the fast path goes through them: ``pointwise=(MyActivation,)``).
         - ``"deeplift"``: ``references`` (one reference: a tensor ``(4, L)`` or
           ``(N, 4, L)``, or a name as for :func:`make_baseline`, ``"shuffle"`` with seed
           0; None, the default, is all-zero).
@@ -284,7 +285,8 @@ def attribute(
         result = _run_method(explained, inputs, column, method, options)
     if isinstance(result, tuple):  # (scores, delta) or ISM's (scores, plan)
         scores, extra = (_on(part, x.device) for part in result)
-        return ScoresAndDelta(scores, extra) if isinstance(extra, torch.Tensor) else (scores, extra)
+        named = ScoresAndDelta if isinstance(extra, torch.Tensor) else ScoresAndPlan
+        return named(scores, extra)
     return result.to(x.device)
 
 
@@ -333,7 +335,7 @@ def _attribute_on(executor: Executor, chunk_size: int, call: tuple):
             torch.cat(pieces) if isinstance(pieces[0], torch.Tensor) else pieces[0]
             for pieces in zip(*results)
         )
-        return ScoresAndDelta(*joined) if isinstance(joined[1], torch.Tensor) else joined
+        return (ScoresAndDelta if isinstance(joined[1], torch.Tensor) else ScoresAndPlan)(*joined)
     return torch.cat(results)
 
 
