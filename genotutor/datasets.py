@@ -106,6 +106,14 @@ def checked_path(name: str, sha256: str, *, verify: bool = True) -> Path:
     return path
 
 
+def read_checked_csv(name: str, sha256: str, *, verify: bool = True):
+    """The shipped CSV file ``name`` as a DataFrame, its checksum checked first
+    (:func:`checked_path`). Taught in chapter 4."""
+    import pandas as pd
+
+    return pd.read_csv(checked_path(name, sha256, verify=verify))
+
+
 def load_mpsa(*, verify: bool = True):
     """The massively parallel splicing assay (MPSA) of 5' splice sites, as a DataFrame.
 
@@ -137,9 +145,7 @@ def load_mpsa(*, verify: bool = True):
 
     Taught in chapter 8.
     """
-    import pandas as pd
-
-    frame = pd.read_csv(checked_path(MPSA_FILE, MPSA_SHA256, verify=verify))
+    frame = read_checked_csv(MPSA_FILE, MPSA_SHA256, verify=verify)
     frame = frame.rename(columns={"x": "rna"})
     frame.insert(0, "sequence", frame["rna"].str.replace("U", "T", regex=False))
     return frame[["sequence", "rna", "y", "tot_ct", "ex_ct", "set"]]
@@ -172,16 +178,9 @@ def load_sortseq(*, verify: bool = True):
         bin), ``total`` (their sum), ``mean_bin`` (the count-weighted mean bin, a measure of
         expression) and ``set`` (``"training"``, ``"validation"`` or ``"test"``).
 
-    Raises
-    ------
-    ValueError
-        If the file's checksum is not the recorded one.
-
-    Taught in chapter 4.
+    The checksum is checked as for :func:`load_mpsa`. Taught in chapter 4.
     """
-    import pandas as pd
-
-    frame = pd.read_csv(checked_path(SORTSEQ_FILE, SORTSEQ_SHA256, verify=verify))
+    frame = read_checked_csv(SORTSEQ_FILE, SORTSEQ_SHA256, verify=verify)
     counts = frame[[f"ct_{k}" for k in range(SORTSEQ_BINS)]]
     total = counts.sum(axis=1)
     frame = frame.rename(columns={"x": "sequence"})

@@ -30,14 +30,9 @@ REFERENCE_OPTIONS = ("baseline", "references", "rules")
 
 
 class ScoresAndDelta(NamedTuple):
-    """What an attribution returns with ``return_delta=True``.
-
-    Attributes
-    ----------
-    scores : torch.Tensor, shape (N, 4, L) (or the layer's shape)
-    delta : torch.Tensor, shape (N,)
-        The sum of the scores minus the output change they explain (the completeness /
-        summation-to-delta error).
+    """What an attribution returns with ``return_delta=True``: ``scores`` ``(N, 4, L)`` (or
+    the layer's shape) and ``delta`` ``(N,)``, the sum of the scores minus the output change
+    they explain (the completeness / summation-to-delta error).
 
     Taught in chapter 2.
     """

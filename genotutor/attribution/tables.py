@@ -146,10 +146,8 @@ def attribution_table(
         Names from :data:`~genotutor.attribution.METHODS` (ISM and DeepLIFT-SHAP cost most).
     seed : int
         Seeds the methods that draw random numbers (:data:`SEEDED_METHODS`).
-    device : str or torch.device, optional
-        Where to run; the model's own device by default.
-    progress : bool
-        A progress bar over the (method, correction) entries.
+    device, progress
+        Where to run, and a progress bar: as for :func:`genotutor.training.predict`.
 
     Returns
     -------
@@ -219,10 +217,8 @@ def mutation_table(
     x : torch.Tensor, shape (N, 4, L)
     target : int
         Which output.
-    device : str or torch.device, optional
-        Where to run; the model's own device by default.
-    progress : bool
-        A progress bar over the mutants' batches.
+    device, progress
+        Where to run, and a progress bar: as for :func:`genotutor.training.predict`.
 
     Returns
     -------
@@ -261,10 +257,8 @@ def attribution_tracks(
         Which logit; by default the sum over tasks, as in the prior.
     batch_size : int
         Sequences per gradient pass.
-    device : str or torch.device, optional
-        Where to run; each model's own device by default.
-    progress : bool
-        A progress bar over the models.
+    device, progress
+        Where to run, and a progress bar: as for :func:`genotutor.training.predict`.
 
     Returns
     -------

@@ -100,10 +100,8 @@ def filter_table(
         Which quantity the site rule thresholds and the tracks show.
     n_tracks : int
         How many of the sequences (the first ones) get a track.
-    device : str or torch.device, optional
-        Where to run; the model's own device by default.
-    progress : bool
-        A progress bar over the batches of the site alignment.
+    device, progress
+        Where to run, and a progress bar: as for :func:`genotutor.training.predict`.
 
     Returns
     -------
@@ -172,10 +170,8 @@ def attention_table(
         One-hot sequences.
     layer : str, optional
         Which attention layer (needed when the model has several).
-    device : str or torch.device, optional
-        Where to run; the model's own device by default.
-    progress : bool
-        A progress bar over the batches.
+    device, progress
+        Where to run, and a progress bar: as for :func:`genotutor.training.predict`.
 
     Returns
     -------

@@ -7,14 +7,12 @@ Taught in chapter 6 ("Attention and transparent models").
 from __future__ import annotations
 
 import numpy as np
-import pandas as pd
-import torch
 
 from genotutor.motifs import get_motif
 from genotutor.simulate.tasks import (
     PlantedTask,
     _background_and_labels,
-    _codes_to_one_hot,
+    _planted_task,
     insert_motif,
 )
 from genotutor.validation import check_number, check_positive_int
@@ -48,11 +46,8 @@ def long_range_task(
     min_distance, max_distance : int
         Smallest and largest distance between the two starts in a positive
         (``max_distance`` defaults to the largest that fits).
-    positive_fraction : float
-        Fraction of positives.
-    gc : float
-        GC content of the background.
-    seed : int
+    positive_fraction, gc, seed
+        As for :func:`genotutor.simulate.planted_motif_task`.
 
     Returns
     -------
@@ -111,11 +106,4 @@ def long_range_task(
             motif = first if rng.random() < 0.5 else second
             plant(i, motif, int(rng.integers(0, length - motif.width + 1)), "decoy")
 
-    sites = pd.DataFrame(rows, columns=["sequence", "motif", "start", "end", "strand", "role"])
-    sites = sites.sort_values(["sequence", "start"]).reset_index(drop=True)
-    return PlantedTask(
-        x=_codes_to_one_hot(codes),
-        y=torch.from_numpy(labels)[:, None],
-        mask=torch.from_numpy(mask),
-        sites=sites,
-    )
+    return _planted_task(codes, labels, mask, rows)

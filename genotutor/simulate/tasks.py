@@ -134,6 +134,21 @@ def _codes_to_one_hot(codes: np.ndarray) -> torch.Tensor:
     return torch.from_numpy(out)
 
 
+def _planted_task(
+    codes: np.ndarray, labels: np.ndarray, mask: np.ndarray, rows: list
+) -> PlantedTask:
+    """A :class:`PlantedTask` from base codes ``(N, L)``, labels ``(N,)``, the truth mask and
+    one row per planted site ``(sequence, motif, start, end, strand, role)``."""
+    sites = pd.DataFrame(rows, columns=["sequence", "motif", "start", "end", "strand", "role"])
+    sites = sites.sort_values(["sequence", "start"]).reset_index(drop=True)
+    return PlantedTask(
+        x=_codes_to_one_hot(codes),
+        y=torch.from_numpy(labels)[:, None],
+        mask=torch.from_numpy(mask),
+        sites=sites,
+    )
+
+
 def planted_motif_task(
     n: int = 4000,
     length: int = 200,
@@ -216,14 +231,7 @@ def planted_motif_task(
         if decoy_motifs and rng.random() < decoy_rate:
             plant(i, decoy_motifs[rng.integers(len(decoy_motifs))], "decoy")
 
-    sites = pd.DataFrame(rows, columns=["sequence", "motif", "start", "end", "strand", "role"])
-    sites = sites.sort_values(["sequence", "start"]).reset_index(drop=True)
-    return PlantedTask(
-        x=_codes_to_one_hot(codes),
-        y=torch.from_numpy(labels)[:, None],
-        mask=torch.from_numpy(mask),
-        sites=sites,
-    )
+    return _planted_task(codes, labels, mask, rows)
 
 
 # --------------------------------------------------------------------------- chapter 3 and 5

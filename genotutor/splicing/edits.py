@@ -108,10 +108,8 @@ def edit_table(
         The ``[start, stop)`` range of mutated positions; the whole sequence by default.
     seed : int
         Seeds where an "add" edit puts its sites, as ``edit_feature(seed=seed)`` does.
-    device : str or torch.device, optional
-        Where to run the models; each model's own device by default.
-    progress : bool
-        A progress bar over the models.
+    device, progress
+        Where to run, and a progress bar: as for :func:`genotutor.training.predict`.
 
     Returns
     -------

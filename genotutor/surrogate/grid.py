@@ -132,10 +132,8 @@ def surrogate_grid(
         Keep the grid in genotutor's cache (:func:`genotutor.cache.memoize`), keyed on the
         model's class and weights, the loci and every setting; only for a model that its
         weights determine.
-    device : str or torch.device, optional
-        Where the model labels the libraries; its own device by default.
-    progress : bool
-        A progress bar over the libraries.
+    device, progress
+        Where to run, and a progress bar: as for :func:`genotutor.training.predict`.
 
     Returns
     -------

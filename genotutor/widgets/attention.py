@@ -41,12 +41,8 @@ class AttentionExplorer(widgets.VBox):
     sequence, head : ipywidgets controls
     view : AttentionView
         Draws the summary and the figure.
-    maps : torch.Tensor, shape (N, H, T, T)
-        Rows are queries, columns the tokens they attend to.
-    mean : torch.Tensor, shape (N, T, T)
-        The heads' mean of ``maps``.
-    outputs : torch.Tensor, shape (N,)
-        The model's first output for each sequence.
+    maps, mean, outputs : torch.Tensor
+        The table's, as :class:`genotutor.interpret.AttentionTable` describes them.
 
     Taught in chapter 6.
     """
