@@ -300,7 +300,7 @@ def predict(
     target: Target | None = None,
     batch_size: int = 512,
     device: object = None,
-    progress: bool = True,
+    progress: bool = False,
 ) -> object:
     """Model outputs for ``x`` in eval mode, without gradients, in batches: the one batched
     forward pass of genotutor (attribution, ISM, probes, explorers and studies go through it).
@@ -320,7 +320,8 @@ def predict(
     device : str or torch.device, optional
         Where to run (the model's own device by default); see :func:`on_device`.
     progress : bool
-        A progress bar over the batches (shown only when there is more than one).
+        A progress bar over the batches (shown only when there is more than one). Off by
+        default: a forward pass is quick next to what calls it.
 
     Returns
     -------

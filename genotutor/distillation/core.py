@@ -261,7 +261,7 @@ def fidelity(
     target: Target = 0,
     scale: str = "logit",
     device: object = None,
-    progress: bool = True,
+    progress: bool = False,
 ) -> dict[str, float]:
     """How well a student reproduces its teacher on (held-out) sequences ``x``.
 
@@ -307,7 +307,7 @@ def blind_spot_table(
     *,
     metric: str = "pearson",
     device: object = None,
-    progress: bool = True,
+    progress: bool = False,
 ) -> pd.DataFrame:
     """Each model's agreement with the truth (or measurements) on each set of sequences.
 

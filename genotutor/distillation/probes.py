@@ -41,7 +41,7 @@ def confounder_effect(
     target: Target = 0,
     seed: int = 0,
     device: object = None,
-    progress: bool = True,
+    progress: bool = False,
 ) -> pd.DataFrame:
     """How much a model's output moves when a feature is added or removed.
 

@@ -62,7 +62,7 @@ def motif_response(
     *,
     strand: str = "+",
     device: object = None,
-    progress: bool = True,
+    progress: bool = False,
 ) -> pd.Series:
     """How much each first-layer filter's largest activation rises when ``motif`` is planted.
 
@@ -124,7 +124,7 @@ def ablation_effects(
     output: Output = None,
     batch_size: int = 512,
     device: object = None,
-    progress: bool = True,
+    progress: bool = False,
 ) -> pd.DataFrame:
     """How much of an effect each ablation of first-layer filters removes.
 

@@ -93,7 +93,7 @@ def attention_maps(
     layer: str | None = None,
     batch_size: int = 256,
     device: object = None,
-    progress: bool = True,
+    progress: bool = False,
 ) -> dict[str, torch.Tensor] | torch.Tensor:
     """Every attention layer's per-head weights for sequences ``x``.
 

@@ -113,7 +113,7 @@ def filter_activations(
     activated: bool = False,
     batch_size: int | None = None,
     device: object = None,
-    progress: bool = True,
+    progress: bool = False,
 ) -> torch.Tensor:
     """Each first-layer filter's score at each position: ``model.first_conv`` on ``x``, or
     (``activated=True``) its activation map, with the batch norm and activation that follow

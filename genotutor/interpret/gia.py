@@ -116,7 +116,7 @@ def global_importance(
     output: Output = None,
     target: Target = 0,
     device: object = None,
-    progress: bool = True,
+    progress: bool = False,
 ) -> GlobalImportance:
     """Mean effect on the model of planting motifs into many background sequences.
 
