@@ -7,6 +7,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
+from tiny_models import detector
 from torch import nn
 
 from genotutor import interpret, motifs
@@ -16,18 +17,6 @@ from genotutor.sequences import decode, one_hot, random_sequences
 from genotutor.simulate import add_confounder, cooperative_task, planted_motif_task
 
 CTCF = get_motif("CTCF")
-
-
-def _detector(patterns: list[str], width: int = 15) -> DeepBind:
-    """A DeepBind whose filter k scores matches to patterns[k] (+1 per matching base)."""
-    torch.manual_seed(0)
-    model = DeepBind(n_filters=len(patterns), filter_width=width).eval()
-    with torch.no_grad():
-        model.conv.weight.zero_()
-        model.conv.bias.zero_()
-        for k, text in enumerate(patterns):
-            model.conv.weight[k, :, : len(text)] = one_hot(text)[0]
-    return model
 
 
 def _with_sites(n: int, length: int, text: str, seed: int = 0) -> tuple[torch.Tensor, list[int]]:
@@ -41,7 +30,7 @@ def _with_sites(n: int, length: int, text: str, seed: int = 0) -> tuple[torch.Te
 
 # --------------------------------------------------------------------------- filters
 def test_filter_pwm_of_a_consensus_detector_is_the_consensus():
-    model = _detector([CTCF.consensus])
+    model = detector([CTCF.consensus])
     x, _ = _with_sites(60, 80, CTCF.consensus)
     pwms = interpret.filters_to_pwms(model, x, threshold=0.9, progress=False)
     assert pwms.probs.shape == (1, 4, 15)
@@ -92,7 +81,7 @@ def test_lower_threshold_aligns_more_sites(one_hot_batch):
 
 def test_match_filters_names_the_planted_detectors():
     names = ["CTCF", "SPI1", "CEBPB"]
-    model = _detector([get_motif(n).consensus for n in names])
+    model = detector([get_motif(n).consensus for n in names])
     x = torch.cat(
         [_with_sites(40, 80, get_motif(n).consensus, seed=i)[0] for i, n in enumerate(names)]
     )
@@ -123,7 +112,7 @@ def test_match_thresholds_are_the_best_null_score_per_motif(one_hot_batch):
 
 def test_match_filters_marks_scores_above_the_null(one_hot_batch):
     names = ["CTCF", "SPI1", "CEBPB"]
-    model = _detector([get_motif(n).consensus for n in names])
+    model = detector([get_motif(n).consensus for n in names])
     x = torch.cat(
         [_with_sites(40, 80, get_motif(n).consensus, seed=i)[0] for i, n in enumerate(names)]
     )

@@ -5,13 +5,12 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
+from tiny_models import splicing_models
 
-from genotutor.distillation import AdditiveStudent
 from genotutor.sequences import mutate
 from genotutor.splicing import (
     EDITS,
     Layout,
-    TruthModel,
     edit_feature,
     edit_table,
     reporter_sequences,
@@ -23,11 +22,7 @@ POSITIONS = (LAYOUT.exon_start, LAYOUT.exon_start + 6)
 
 
 def _models() -> dict:
-    torch.manual_seed(0)
-    student = AdditiveStudent(LAYOUT.length)
-    with torch.no_grad():
-        student.theta.normal_()
-    return {"truth": TruthModel(), "student": student.eval()}
+    return splicing_models(LAYOUT)
 
 
 @pytest.fixture(scope="module")

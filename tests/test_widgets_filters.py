@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
+from tiny_models import detector
 
 from genotutor import interpret, motifs
 from genotutor.interpret import filter_table
@@ -17,18 +18,6 @@ from genotutor.widgets._view import unpack
 CTCF = get_motif("CTCF")
 
 
-def _detector(patterns: list[str], width: int = 15) -> DeepBind:
-    """A DeepBind whose filter k scores matches to patterns[k] (+1 per matching base)."""
-    torch.manual_seed(0)
-    model = DeepBind(n_filters=len(patterns), filter_width=width).eval()
-    with torch.no_grad():
-        model.conv.weight.zero_()
-        model.conv.bias.zero_()
-        for k, text in enumerate(patterns):
-            model.conv.weight[k, :, : len(text)] = one_hot(text)[0]
-    return model
-
-
 def _inputs() -> tuple[DeepBind, torch.Tensor, torch.Tensor]:
     x = random_sequences(20, 80, seed=0)
     starts = np.random.default_rng(0).integers(0, 80 - len(CTCF.consensus), size=20)
@@ -36,7 +25,7 @@ def _inputs() -> tuple[DeepBind, torch.Tensor, torch.Tensor]:
     for i, start in enumerate(starts.tolist()):
         x[i, :, start : start + len(CTCF.consensus)] = one_hot(CTCF.consensus)[0]
         truth[i, start : start + len(CTCF.consensus)] = True
-    return _detector([CTCF.consensus, get_motif("SPI1").consensus]), x, truth
+    return detector([CTCF.consensus, get_motif("SPI1").consensus]), x, truth
 
 
 def _explorer(n_tracks: int = 100) -> FilterExplorer:

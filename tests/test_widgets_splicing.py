@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 import torch
 from node_oracle import run_module
+from tiny_models import splicing_models
 
-from genotutor.distillation import AdditiveStudent
-from genotutor.splicing import EDITS, Layout, TruthModel, edit_table, reporter_sequences
+from genotutor.splicing import EDITS, Layout, edit_table, reporter_sequences
 from genotutor.widgets import SplicingExplorer
 from genotutor.widgets._view import unpack
 
@@ -17,11 +17,7 @@ POSITIONS = (LAYOUT.exon_start, LAYOUT.exon_start + 12)
 
 
 def _models() -> dict:
-    torch.manual_seed(0)
-    student = AdditiveStudent(LAYOUT.length)
-    with torch.no_grad():
-        student.theta.normal_()
-    return {"truth": TruthModel(), "student": student.eval()}
+    return splicing_models(LAYOUT)
 
 
 def _explorer(**options):
