@@ -24,7 +24,8 @@ the time only.
 
 Each optimisation of the fast path is kept because leaving it out made the fast path at
 least 10 % slower on one of the three models of ``benchmarks/attribution.py`` (CPU, two
-threads, ``fast=True``, each left out in turn, best of 5-6 runs on a shared machine):
+threads, ``fast=True``, each left out in turn, best of 5-6 runs while other work ran on
+the machine, so the gains quoted in the modules are rough, not quiet medians):
 2-D convolutions of channels-last reads and pooling by whole blocks (``_ism_graph``);
 deltas, in-place activations and sums, shared reads and batches by read layout
 (``_ism_plan``); reference rows gathered as blocks (``_ism_run``); each module's docstring
