@@ -25,12 +25,7 @@ from genotutor.attribution import attribute, attribute_layer, correct_gradients,
 from genotutor.attribution.sanity import randomization_check
 from genotutor.cache import memoize, train_or_load
 from genotutor.distillation import distill, fidelity
-from genotutor.evaluation import (
-    attribution_auprc,
-    attribution_auroc,
-    auroc,
-    stability,
-)
+from genotutor.evaluation import attribution_auprc, attribution_auroc, auroc, stability
 from genotutor.interpret import discover_motifs, filters_to_pwms, global_importance, match_filters
 from genotutor.models import Basset, DeepBind
 from genotutor.motifs import get_motif, jaspar_motifs, match_motifs

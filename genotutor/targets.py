@@ -26,7 +26,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from genotutor.validation import check_model, describe
+from genotutor.validation import check_model, check_target, describe
 
 Output = int | str | None
 Target = int | slice | Sequence[int] | Callable[[torch.Tensor], torch.Tensor]
@@ -106,20 +106,6 @@ def _columns(selected: torch.Tensor, target: Target) -> torch.Tensor:
     return selected[:, index].sum(dim=1)
 
 
-def check_target_spec(target: object) -> Target:
-    """Validate the kind of ``target`` (its range is checked against the output)."""
-    if callable(target) or isinstance(target, slice):
-        return target
-    if isinstance(target, (int, np.integer)) and not isinstance(target, (bool, np.bool_)):
-        return int(target)
-    if isinstance(target, (list, tuple, range)):
-        return list(target)
-    raise TypeError(
-        "target must be an int (a column), a slice or a sequence of ints (their sum), or a "
-        f"callable mapping the selected output to (N,); found {describe(target)}"
-    )
-
-
 def select(raw: object, *, output: Output = None, target: Target = 0) -> torch.Tensor:
     """One value per sequence, ``(N,)``, from a model's raw return value.
 
@@ -138,7 +124,7 @@ def select(raw: object, *, output: Output = None, target: Target = 0) -> torch.T
 
     Taught in chapter 12.
     """
-    target = check_target_spec(target)
+    target = check_target(target, spec=True)
     selected = select_output(raw, output)
     if not callable(target):
         return _columns(selected, target)
@@ -168,7 +154,7 @@ class TargetModel(nn.Module):
         super().__init__()
         self.model = check_model(model)
         self.output = output
-        self.target = check_target_spec(target)
+        self.target = check_target(target, spec=True)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return select(self.model(x), output=self.output, target=self.target)[:, None]
@@ -182,7 +168,7 @@ def model_and_column(
 
     Taught in chapter 12.
     """
-    target = check_target_spec(target)
+    target = check_target(target, spec=True)
     if output is None and isinstance(target, int):
         return model, target
     return TargetModel(model, output=output, target=target), 0

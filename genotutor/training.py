@@ -21,7 +21,7 @@ from torch import nn
 from genotutor.cache import TrainedModel, train_or_load
 from genotutor.progress import progress_bar
 from genotutor.seeding import seeded
-from genotutor.targets import Output, Target, check_target_spec, select, select_output
+from genotutor.targets import Output, Target, select, select_output
 from genotutor.validation import (
     check_bool,
     check_choice,
@@ -29,6 +29,7 @@ from genotutor.validation import (
     check_model,
     check_number,
     check_positive_int,
+    check_target,
     check_tensor,
 )
 
@@ -336,7 +337,7 @@ def predict(
     batch_size = check_positive_int(batch_size, "batch_size")
     show = check_bool(progress, "progress") and len(x) > batch_size
     if target is not None:
-        target = check_target_spec(target)
+        target = check_target(target, spec=True)
     parts = []
     with evaluating(model, device) as here, torch.no_grad():
         starts = range(0, len(x), batch_size)

@@ -241,14 +241,44 @@ def check_number(
     return number
 
 
-def check_target(target: object, n_outputs: int, name: str = "target") -> int:
-    """Return ``target`` as an int if it indexes one of ``n_outputs`` output columns.
+def check_target(
+    target: object, n_outputs: int | None = None, name: str = "target", *, spec: bool = False
+) -> object:
+    """Check which output a function explains: an output column, or any target spec.
 
-    Python and NumPy integers are accepted alike.
+    Parameters
+    ----------
+    target : object
+        With ``spec=False``, an int (an output column; Python and NumPy integers alike).
+        With ``spec=True``, anything :func:`genotutor.targets.select` takes: an int, a
+        slice or a sequence of ints (their sum), or a callable mapping the selected output
+        to ``(N,)``.
+    n_outputs : int, optional
+        The model's number of output columns: an int column must be below it (with
+        ``spec=True`` the other kinds are checked against the output when selected).
+    name : str
+        The argument's name, for the error.
+    spec : bool
+        Accept every kind of target, not only a column.
+
+    Returns
+    -------
+    int, slice, list of int or callable
+        ``target``, an int as a Python int, a sequence as a list.
     """
+    if spec and (callable(target) or isinstance(target, slice)):
+        return target
+    if spec and isinstance(target, (list, tuple, range)):
+        return list(target)
     if isinstance(target, (bool, np.bool_)) or not isinstance(target, (int, np.integer)):
-        raise TypeError(f"{name} must be an int (an output index); found {describe(target)}")
-    if not 0 <= target < n_outputs:
+        kinds = (
+            "an int (a column), a slice or a sequence of ints (their sum), or a callable "
+            "mapping the selected output to (N,)"
+            if spec
+            else "an int (an output index)"
+        )
+        raise TypeError(f"{name} must be {kinds}; found {describe(target)}")
+    if n_outputs is not None and not 0 <= target < n_outputs:
         raise ValueError(
             f"{name} must be in [0, {n_outputs - 1}] (the model has {n_outputs} "
             f"output{'s' if n_outputs != 1 else ''}); found {target}"

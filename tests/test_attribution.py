@@ -728,15 +728,10 @@ def test_progress_bar_by_default_and_silent_with_progress_false(method, capsys):
 
 def test_method_functions_show_progress_by_default():
     from genotutor.attribution.deeplift import deeplift_shap
-    from genotutor.attribution.gradients import (
-        grad_x_input,
-        integrated_gradients,
-        saliency,
-        smoothgrad,
-    )
+    from genotutor.attribution.gradients import input_gradients, integrated_gradients, smoothgrad
     from genotutor.attribution.ism import ism
 
-    for function in (saliency, grad_x_input, smoothgrad, integrated_gradients, ism, deeplift_shap):
+    for function in (input_gradients, smoothgrad, integrated_gradients, ism, deeplift_shap):
         assert inspect.signature(function).parameters["progress"].default is True, function
 
 

@@ -189,9 +189,8 @@ FORWARDS = {"distillation.confounder_table": "distillation.confounder_effect"}
 # run it inside another call that keeps the conventions), with the reason
 EXEMPT = {
     "attribution.deeplift.deeplift_shap": "engine behind attribute, which moves the model",
-    "attribution.gradients.saliency": "engine behind attribute",
+    "attribution.gradients.input_gradients": "engine behind attribute",
     "attribution.ism.ism": "engine behind attribute (output=, target=; no device=)",
-    "attribution.gradients.grad_x_input": "engine behind attribute",
     "attribution.gradients.smoothgrad": "engine behind attribute",
     "attribution.gradients.integrated_gradients": "engine behind attribute",
     "attribution.layer.resolve_layer": "finds a layer by name; runs nothing",

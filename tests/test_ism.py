@@ -378,7 +378,7 @@ def test_auto_takes_the_path_that_times_faster(monkeypatch):
     outputs = run.FastRunner.outputs
 
     def slow_outputs(*args, **kwargs):
-        time.sleep(0.2)  # far slower per mutant than a forward pass of 32 mutants
+        time.sleep(1.0)  # far slower per mutant than a forward pass of 16, even on a busy machine
         return outputs(*args, **kwargs)
 
     monkeypatch.setattr(run.FastRunner, "outputs", slow_outputs)

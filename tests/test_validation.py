@@ -32,6 +32,19 @@ def test_check_target_refuses(target, error, words):
     assert all(word in str(info.value) for word in words)
 
 
+def test_check_target_as_a_spec_takes_every_kind_select_takes():
+    assert v.check_target(np.int64(1), 3, spec=True) == 1
+    assert v.check_target((0, 2), spec=True) == [0, 2]
+    assert v.check_target(slice(0, 2), spec=True) == slice(0, 2)
+    assert v.check_target(sum, spec=True) is sum
+    with pytest.raises(TypeError, match="target must be an int .a column., a slice"):
+        v.check_target("all", spec=True)
+    with pytest.raises(TypeError, match="target must be an int .an output index."):
+        v.check_target((0, 2), 3)  # a column only, without spec
+    with pytest.raises(ValueError, match=r"target must be in \[0, 2\]"):
+        v.check_target(3, 3, spec=True)
+
+
 @pytest.mark.parametrize(
     ("region", "expected"), [(None, (0, 10)), ((2, 5), (2, 5)), ([np.int64(0), 10], (0, 10))]
 )

@@ -22,7 +22,15 @@ from genotutor.validation import (
 
 BASELINES = ("zeros", "uniform", "shuffle")
 DEEPLIFT_RULES = ("rescale", "reveal_cancel", "genomics_default")  # reveal_cancel.RULES
-FLAGS = ("correct", "hypothetical", "progress", "return_delta", "return_plan", "warn")
+FLAGS = (
+    "correct",
+    "hypothetical",
+    "progress",
+    "return_delta",
+    "return_plan",
+    "times_input",
+    "warn",
+)
 COUNTS = ("batch_size", "n_samples", "n_steps", "n_references")
 # checked against the input by check_reference / deeplift.check_shap_references, and
 # DeepLIFT's rule table by deeplift.check_rules
@@ -73,11 +81,12 @@ def check_pointwise(pointwise: object) -> tuple[type, ...]:
 def check_option(name: str, value: object) -> object:
     """Check the value of one scalar attribution option, by its name, and return it.
 
-    ``correct``, ``hypothetical``, ``progress``, ``return_delta``, ``return_plan`` and
-    ``warn`` must be bools; ``fast`` a bool or ``"auto"``; ``batch_size``, ``n_samples``,
-    ``n_steps``, ``n_references`` and ``end`` ints >= 1; ``seed`` and ``start`` ints >= 0;
-    ``noise`` a number > 0; ``rule`` one of ``DEEPLIFT_RULES``. (ISM's
-    ``start < end <= L`` needs the input: :func:`genotutor.attribution.ism.check_window`.)
+    ``correct``, ``hypothetical``, ``progress``, ``return_delta``, ``return_plan``,
+    ``times_input`` and ``warn`` must be bools; ``fast`` a bool or ``"auto"``;
+    ``batch_size``, ``n_samples``, ``n_steps``, ``n_references`` and ``end`` ints >= 1;
+    ``seed`` and ``start`` ints >= 0; ``noise`` a number > 0; ``rule`` one of
+    ``DEEPLIFT_RULES``. (ISM's ``start < end <= L`` needs the input:
+    :func:`genotutor.attribution.ism.check_window`.)
 
     Raises
     ------

@@ -30,13 +30,7 @@ import torch.nn.functional as F
 from torch import Tensor, fx
 from torch.fx.node import map_aggregate, map_arg
 
-from genotutor.attribution._ism_graph import (
-    EXAMPLE_BATCH,
-    Traced,
-    call,
-    fetch_attr,
-    is_inplace,
-)
+from genotutor.attribution._ism_graph import EXAMPLE_BATCH, Traced, call, fetch_attr, is_inplace
 from genotutor.attribution._ism_plan import Delta, Plan, Read
 
 MEMORY = 1 << 29  # bytes of activations per batch (and of references per group), at most

@@ -24,20 +24,10 @@ from genotutor.attribution._common import (
     n_outputs,
 )
 from genotutor.attribution._common import reference_input as _reference
-from genotutor.attribution.gradients import (
-    grad_x_input,
-    integrated_gradients,
-    saliency,
-    smoothgrad,
-)
+from genotutor.attribution.gradients import input_gradients, integrated_gradients, smoothgrad
 from genotutor.attribution.ism import ScoresAndPlan, check_window, ism
 from genotutor.parallel import run_tasks
-from genotutor.sequences import (
-    check_choice,
-    check_model,
-    check_target,
-    check_tensor,
-)
+from genotutor.sequences import check_choice, check_model, check_target, check_tensor
 from genotutor.targets import Output, Target, TargetModel, model_and_column
 from genotutor.validation import check_positive_int
 
@@ -148,10 +138,8 @@ def _on(value: object, device: torch.device) -> object:
 
 
 def _run_method(model, x, target, method, options):
-    if method == "saliency":
-        return saliency(model, x, target, **options)
-    if method == "grad_x_input":
-        return grad_x_input(model, x, target, **options)
+    if method in ("saliency", "grad_x_input"):
+        return input_gradients(model, x, target, times_input=method == "grad_x_input", **options)
     if method == "smoothgrad":
         return smoothgrad(model, x, target, **options)
     if method == "ism":  # the model itself, traced by the fast path, and what to explain

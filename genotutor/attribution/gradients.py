@@ -10,7 +10,7 @@ Taught in chapter 2.
 from __future__ import annotations
 
 import torch
-from captum.attr import InputXGradient, IntegratedGradients, Saliency
+from captum.attr import IntegratedGradients, Saliency
 from torch import nn
 
 from genotutor.attribution._common import batches, check_option_values
@@ -51,16 +51,23 @@ def _run(attribute_batch, x: torch.Tensor, batch_size: int, progress: bool, desc
     return torch.cat(parts)
 
 
-def saliency(
+def input_gradients(
     model: nn.Module,
     x: torch.Tensor,
     target: int,
     *,
+    times_input: bool = False,
     correct: bool = False,
     batch_size: int = 256,
     progress: bool = True,
 ) -> torch.Tensor:
-    """Signed input gradient of the target logit at every base (captum ``Saliency``).
+    """Signed input gradient of the target logit at every base (captum ``Saliency``), or
+    gradient times input (``times_input=True``: the gradient at the observed base).
+
+    Behind the methods ``"saliency"`` and ``"grad_x_input"`` of
+    :func:`genotutor.attribution.attribute`. Gradient times input is the input times the
+    saliency map (what captum's ``InputXGradient`` computes); with ``correct=True`` the
+    gradient is corrected before it is multiplied.
 
     Parameters
     ----------
@@ -69,6 +76,8 @@ def saliency(
     x : torch.Tensor, shape (N, 4, L)
     target : int
         The output to explain.
+    times_input : bool
+        Multiply the gradient by the input (zero at the unobserved bases).
     correct : bool
         Apply :func:`correct_gradients`.
     batch_size : int
@@ -82,43 +91,19 @@ def saliency(
 
     Taught in chapter 2.
     """
-    check_option_values({"correct": correct, "batch_size": batch_size, "progress": progress})
+    check_option_values(
+        {"times_input": times_input, "correct": correct, "batch_size": batch_size,
+         "progress": progress}
+    )  # fmt: skip
     explainer = Saliency(model)
 
     def one(xb, _):
         return explainer.attribute(xb.clone().requires_grad_(), target=target, abs=False)
 
-    grads = _run(one, x, batch_size, progress, "saliency")
-    return correct_gradients(grads) if correct else grads
-
-
-def grad_x_input(
-    model: nn.Module,
-    x: torch.Tensor,
-    target: int,
-    *,
-    correct: bool = False,
-    batch_size: int = 256,
-    progress: bool = True,
-) -> torch.Tensor:
-    """Gradient times input (captum ``InputXGradient``): the gradient at the observed base.
-
-    With ``correct=True`` the gradient is corrected before it is multiplied by the input.
-    Parameters and result as for :func:`saliency`; zero at the unobserved bases.
-
-    Taught in chapter 2.
-    """
-    check_option_values({"correct": correct, "batch_size": batch_size, "progress": progress})
-    if correct:
-        return x * saliency(
-            model, x, target, correct=True, batch_size=batch_size, progress=progress
-        )
-    explainer = InputXGradient(model)
-
-    def one(xb, _):
-        return explainer.attribute(xb.clone().requires_grad_(), target=target)
-
-    return _run(one, x, batch_size, progress, "grad x input")
+    desc = "grad x input" if times_input else "saliency"
+    grads = _run(one, x, batch_size, progress, desc)
+    grads = correct_gradients(grads) if correct else grads
+    return x * grads if times_input else grads
 
 
 def smoothgrad(
@@ -143,7 +128,7 @@ def smoothgrad(
     Parameters
     ----------
     model, x, target, correct, progress
-        As for :func:`saliency`.
+        As for :func:`input_gradients`.
     n_samples : int
         Noisy copies per sequence.
     noise : float
@@ -200,7 +185,7 @@ def integrated_gradients(
     Parameters
     ----------
     model, x, target, correct, progress
-        As for :func:`saliency`.
+        As for :func:`input_gradients`.
     baseline : torch.Tensor, shape (N, 4, L)
         The start of the path (see :func:`genotutor.attribution.make_baseline`).
     n_steps : int

@@ -53,9 +53,9 @@ from genotutor.attribution._ism_graph import EXAMPLE_BATCH, TraceFailed, trace
 from genotutor.attribution._ism_plan import Plan, make_plan
 from genotutor.attribution._ism_run import FastRunner, fast_batch_size, group_size
 from genotutor.progress import progress_bar
-from genotutor.targets import Output, Target, check_target_spec, select
+from genotutor.targets import Output, Target, select
 from genotutor.training import evaluating, predict
-from genotutor.validation import check_bool, check_positive_int, check_tensor
+from genotutor.validation import check_bool, check_positive_int, check_target, check_tensor
 
 SMALL_JOB_SECONDS = 0.5  # "auto" runs a job this short in full, without planning
 FULL_BATCH = 256  # default batch size of plain forward passes
@@ -356,7 +356,7 @@ def ism(
     Taught in chapter 2 (``output=`` and callable targets in chapter 12).
     """
     x = check_tensor(x, "x", ndim=3)
-    chosen = {"output": output, "target": check_target_spec(target)}
+    chosen = {"output": output, "target": check_target(target, spec=True)}
     fast = check_fast(fast)
     start, end = check_window(start, end, x.shape[-1])
     pointwise = check_pointwise(pointwise)

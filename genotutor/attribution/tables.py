@@ -15,12 +15,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from genotutor.attribution.dispatch import (
-    GRADIENT_METHODS,
-    METHODS,
-    SEEDED_METHODS,
-    attribute,
-)
+from genotutor.attribution.dispatch import GRADIENT_METHODS, METHODS, SEEDED_METHODS, attribute
 from genotutor.evaluation import attribution_auprc, attribution_auroc
 from genotutor.priors import attribution_track
 from genotutor.progress import progress_bar

@@ -30,6 +30,7 @@ from genotutor.sequences import (
     check_positive_int,
 )
 from genotutor.training import predict
+from genotutor.validation import check_device, check_number
 
 
 @dataclass
@@ -44,11 +45,15 @@ class FilterPWMs:
         The counts normalised per column (with a pseudocount), A, C, G, T.
     n_sites : np.ndarray, shape (F,)
         How many windows were aligned for each filter.
+    cutoffs : np.ndarray, shape (F,)
+        Each filter's site threshold, on the scale of the scores it thresholds:
+        ``threshold`` times the filter's largest score over all the sequences.
     """
 
     counts: np.ndarray
     probs: np.ndarray
     n_sites: np.ndarray
+    cutoffs: np.ndarray
 
     def __len__(self) -> int:
         return len(self.probs)
@@ -192,13 +197,14 @@ def filters_to_pwms(
     """
     conv = _first_conv(check_model(model))
     x = check_one_hot(x, "x")
-    if not 0 < threshold <= 1:
-        raise ValueError(f"threshold must be in (0, 1]; found {threshold}")
+    threshold = check_number(threshold, "threshold", minimum=0, maximum=1, inclusive=(False, True))
     batch_size = check_positive_int(batch_size, "batch_size")
     width, pad = conv.kernel_size[0], conv.padding[0]
     if isinstance(pad, str):
         raise ValueError("model.first_conv must use integer padding; found a string padding")
     check_choice(scores, "scores", ("activation", "convolution"))
+    check_device(device)
+    check_bool(progress, "progress")
     activations = filter_activations(  # (N, F, L'), on x's device
         model, x, activated=scores == "activation", device=device, progress=False
     )
@@ -215,7 +221,7 @@ def filters_to_pwms(
         n_sites += sites.sum(dim=(0, 2)).long()
     counts_np = counts.numpy()
     probs = np.stack([counts_to_probs(c, pseudocount=pseudocount) for c in counts_np])
-    return FilterPWMs(counts=counts_np, probs=probs, n_sites=n_sites.numpy())
+    return FilterPWMs(counts_np, probs, n_sites.numpy(), cutoff.reshape(-1).cpu().numpy())
 
 
 def _kept(pwms: object, min_information: float, min_sites: int) -> dict[int, np.ndarray]:

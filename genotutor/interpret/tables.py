@@ -24,11 +24,7 @@ from genotutor.interpret.filters import (
 )
 from genotutor.training import predict
 from genotutor.validation import (
-    check_bool,
-    check_choice,
-    check_device,
     check_model,
-    check_number,
     check_one_hot,
     check_positive_int,
 )
@@ -110,22 +106,16 @@ def filter_table(
     Taught in chapter 3.
     """
     conv = _first_conv(check_model(model))
-    x = check_one_hot(x, "x")
-    threshold = check_number(threshold, "threshold", minimum=0, maximum=1, inclusive=(False, True))
-    check_choice(scores, "scores", ("activation", "convolution"))
-    shown = min(check_positive_int(n_tracks, "n_tracks"), len(x))
-    check_device(device)
-    check_bool(progress, "progress")
-    activated = scores == "activation"
-    run = {"device": device, "progress": False}
+    shown = check_positive_int(n_tracks, "n_tracks")
     pwms = filters_to_pwms(model, x, threshold=threshold, scores=scores, device=device,
                            progress=progress)  # fmt: skip
-    best = filter_activations(model, x, activated=activated, **run).amax(dim=(0, 2))
-    tracks = filter_activations(model, x[:shown], activated=activated, **run)
-    cutoffs = torch.where(best > 0, threshold * best, best)
+    tracks = filter_activations(
+        model, x[:shown], activated=scores == "activation", device=device, progress=False
+    )
+    cutoffs = torch.as_tensor(pwms.cutoffs)
     centre = (conv.kernel_size[0] - 1) / 2 - conv.padding[0]
     matches = match_filters(pwms, min_sites=0)
-    return FilterTable(pwms, matches, tracks, cutoffs.cpu(), centre, scores)
+    return FilterTable(pwms, matches, tracks, cutoffs, centre, scores)
 
 
 @dataclass(frozen=True)

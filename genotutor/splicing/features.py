@@ -17,12 +17,7 @@ import numpy as np
 import torch
 
 from genotutor.sequences import ALPHABET
-from genotutor.validation import (
-    check_choice,
-    check_one_hot,
-    check_positive_int,
-    check_region,
-)
+from genotutor.validation import check_choice, check_one_hot, check_positive_int, check_region
 
 FEATURES = ("cpg", "stop", "motif")
 ACTIONS = ("add", "remove")
