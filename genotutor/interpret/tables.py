@@ -105,7 +105,6 @@ def filter_table(
 
     Taught in chapter 3.
     """
-    conv = _first_conv(check_model(model))
     shown = check_positive_int(n_tracks, "n_tracks")
     pwms = filters_to_pwms(model, x, threshold=threshold, scores=scores, device=device,
                            progress=progress)  # fmt: skip
@@ -113,6 +112,7 @@ def filter_table(
         model, x[:shown], activated=scores == "activation", device=device, progress=False
     )
     cutoffs = torch.as_tensor(pwms.cutoffs)
+    conv = _first_conv(model)
     centre = (conv.kernel_size[0] - 1) / 2 - conv.padding[0]
     matches = match_filters(pwms, min_sites=0)
     return FilterTable(pwms, matches, tracks, cutoffs, centre, scores)
@@ -169,8 +169,8 @@ def attention_table(
 
     Taught in chapter 6.
     """
-    check_model(model)
     x = check_one_hot(x, "x")
+    check_model(model)
     maps = attention_maps(model, x, layer=layer, device=device, progress=progress)
     if isinstance(maps, dict):
         if len(maps) != 1:

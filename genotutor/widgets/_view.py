@@ -107,3 +107,29 @@ def link(control: widgets.ValueWidget, view: ExplorerView, trait: str) -> None:
     widgets.jslink((control, source), (view, trait))
     control.observe(lambda change: setattr(view, trait, change["new"]), names=source)
     setattr(view, trait, getattr(control, source))
+
+
+def linked_layout(owner: object, view: ExplorerView, rows: list) -> list[widgets.Widget]:
+    """Link each control to the view's trait of the same name (:func:`link`) and lay them out.
+
+    Parameters
+    ----------
+    owner : object
+        The explorer: its attributes hold the controls, named as the view's traits.
+    view : ExplorerView
+    rows : list of str or tuple of str
+        The controls' names, one entry per line: a name alone, or a tuple side by side.
+
+    Returns
+    -------
+    list of ipywidgets.Widget
+        The explorer's children: each line of controls, then the view.
+    """
+    children = []
+    for row in rows:
+        names = (row,) if isinstance(row, str) else tuple(row)
+        for name in names:
+            link(getattr(owner, name), view, name)
+        controls = [getattr(owner, name) for name in names]
+        children.append(controls[0] if len(controls) == 1 else widgets.HBox(controls))
+    return [*children, view]

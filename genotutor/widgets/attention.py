@@ -9,7 +9,7 @@ import traitlets
 
 from genotutor.interpret import AttentionTable
 from genotutor.validation import check_mask, describe
-from genotutor.widgets._view import ExplorerView, esm, link, pack
+from genotutor.widgets._view import ExplorerView, esm, linked_layout, pack
 
 
 class AttentionView(ExplorerView):
@@ -63,9 +63,7 @@ class AttentionExplorer(widgets.VBox):
         if self.tokens is not None:
             data["tokens"] = pack(self.tokens, "uint8")
         self.view = AttentionView(data=data)
-        for name in ("sequence", "head"):
-            link(getattr(self, name), self.view, name)
-        super().__init__([widgets.HBox([self.sequence, self.head]), self.view])
+        super().__init__(linked_layout(self, self.view, [("sequence", "head")]))
 
     def weights(self) -> torch.Tensor:
         """The shown ``(T, T)`` map: rows are queries, columns the tokens they attend to."""

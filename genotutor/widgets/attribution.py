@@ -8,7 +8,7 @@ import traitlets
 
 from genotutor.attribution import GRADIENT_METHODS, AttributionTable
 from genotutor.validation import check_mask, check_positive_int, check_tensor, describe
-from genotutor.widgets._view import ExplorerView, esm, link, pack
+from genotutor.widgets._view import ExplorerView, esm, linked_layout, pack
 
 Entry = tuple[str, bool]  # (method, gradient correction applied)
 
@@ -87,7 +87,7 @@ class AttributionExplorer(widgets.VBox):
     ----------
     sequence, method, correct, start : ipywidgets controls
     view : AttributionView
-        Draws the summary and the figure.
+        Draws the summary (output, AUROC, AUPRC) and the logo of the shown window.
     table : genotutor.attribution.AttributionTable
     methods : tuple of str
         The methods offered.
@@ -120,10 +120,8 @@ class AttributionExplorer(widgets.VBox):
             value=0, min=0, max=length - self.window, description="start", continuous_update=False
         )
         self.view = AttributionView(data=self._data())
-        for name in ("sequence", "method", "correct", "start"):
-            link(getattr(self, name), self.view, name)
-        controls = widgets.HBox([self.sequence, self.method, self.correct])
-        super().__init__([controls, self.start, self.view])
+        rows = [("sequence", "method", "correct"), "start"]
+        super().__init__(linked_layout(self, self.view, rows))
 
     def _data(self) -> dict:
         data = {

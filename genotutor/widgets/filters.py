@@ -13,7 +13,7 @@ from genotutor.interpret import FilterTable
 from genotutor.motifs import get_motif
 from genotutor.plotting import to_logo_frame
 from genotutor.validation import check_mask, check_one_hot, describe
-from genotutor.widgets._view import ExplorerView, esm, link, pack
+from genotutor.widgets._view import ExplorerView, esm, linked_layout, pack
 
 
 class FilterView(ExplorerView):
@@ -93,9 +93,7 @@ class FilterExplorer(widgets.VBox):
             value=0, min=0, max=shown - 1, description="sequence"
         )
         self.view = FilterView(data=self._data())
-        for name in ("filter", "sequence"):
-            link(getattr(self, name), self.view, name)
-        super().__init__([widgets.HBox([self.filter, self.sequence]), self.view])
+        super().__init__(linked_layout(self, self.view, [("filter", "sequence")]))
 
     def _match(self, index: int) -> dict:
         row = self.matches.loc[index]

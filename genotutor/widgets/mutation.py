@@ -10,7 +10,7 @@ from genotutor.attribution import MutationTable
 from genotutor.sequences import ALPHABET
 from genotutor.validation import check_mask, check_positive_int, check_tensor, describe
 from genotutor.widgets._base import sequence_and_position_controls
-from genotutor.widgets._view import ExplorerView, esm, link, pack
+from genotutor.widgets._view import ExplorerView, esm, linked_layout, pack
 
 
 class MutationView(ExplorerView):
@@ -89,9 +89,7 @@ class MutationExplorer(widgets.VBox):
         if self.truth is not None:
             data["truth"] = pack(self.truth, "uint8")
         self.view = MutationView(data=data)
-        for name in ("sequence", "position", "base"):
-            link(getattr(self, name), self.view, name)
-        super().__init__([widgets.HBox([self.sequence, self.position]), self.base, self.view])
+        super().__init__(linked_layout(self, self.view, [("sequence", "position"), "base"]))
 
     def mutated_prediction(self) -> tuple[float, float]:
         """The model's output for the chosen sequence before and after the mutation."""

@@ -10,7 +10,7 @@ import traitlets
 
 from genotutor.priors import fourier_penalty, high_frequency_mass
 from genotutor.validation import check_mask, check_number, check_positive_int, describe
-from genotutor.widgets._view import ExplorerView, esm, link, pack
+from genotutor.widgets._view import ExplorerView, esm, linked_layout, pack
 
 
 def _check_tracks(tracks: object) -> dict[str, torch.Tensor]:
@@ -123,15 +123,8 @@ class PriorExplorer(widgets.VBox):
         if self.truth is not None:
             data["truth"] = pack(self.truth, "uint8")
         self.view = PriorView(data=data)
-        for name in ("sequence", "cutoff", "softness", "sigma"):
-            link(getattr(self, name), self.view, name)
-        super().__init__(
-            [
-                widgets.HBox([self.sequence, self.cutoff]),
-                widgets.HBox([self.softness, self.sigma]),
-                self.view,
-            ]
-        )
+        rows = [("sequence", "cutoff"), ("softness", "sigma")]
+        super().__init__(linked_layout(self, self.view, rows))
 
     def track(self, name: str) -> torch.Tensor:
         """The chosen sequence's ``(L,)`` attribution track under model ``name``."""

@@ -12,7 +12,7 @@ from genotutor.splicing.edits import EDITS, N_SITES, EditTable
 from genotutor.splicing.features import edit_feature, to_codes
 from genotutor.validation import check_positive_int, describe
 from genotutor.widgets._base import sequence_and_position_controls
-from genotutor.widgets._view import ExplorerView, esm, link, pack
+from genotutor.widgets._view import ExplorerView, esm, linked_layout, pack
 
 
 class SplicingView(ExplorerView):
@@ -101,15 +101,8 @@ class SplicingExplorer(widgets.VBox):
             "window": self.window,
         }
         self.view = SplicingView(data=data)
-        for name in ("sequence", "position", "base", "edit"):
-            link(getattr(self, name), self.view, name)
-        super().__init__(
-            [
-                widgets.HBox([self.sequence, self.position]),
-                widgets.HBox([self.base, self.edit]),
-                self.view,
-            ]
-        )
+        rows = [("sequence", "position"), ("base", "edit")]
+        super().__init__(linked_layout(self, self.view, rows))
 
     def _check_index(self) -> int:
         index = self.sequence.value

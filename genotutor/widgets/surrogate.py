@@ -10,7 +10,7 @@ import traitlets
 from genotutor.surrogate import SurrogateGrid
 from genotutor.surrogate.grid import FAMILIES
 from genotutor.validation import check_mask, describe
-from genotutor.widgets._view import ExplorerView, esm, link, pack
+from genotutor.widgets._view import ExplorerView, esm, linked_layout, pack
 
 
 class SurrogateView(ExplorerView):
@@ -80,15 +80,8 @@ class SurrogateExplorer(widgets.VBox):
             options=list(FAMILIES), value="additive, GE", description="model"
         )
         self.view = SurrogateView(data=self._data())
-        for name in ("locus", "rate", "size", "family"):
-            link(getattr(self, name), self.view, name)
-        super().__init__(
-            [
-                widgets.HBox([self.locus, self.rate]),
-                widgets.HBox([self.size, self.family]),
-                self.view,
-            ]
-        )
+        rows = [("locus", "rate"), ("size", "family")]
+        super().__init__(linked_layout(self, self.view, rows))
 
     def window(self) -> tuple[int, int]:
         """The ``(start, stop)`` window of the chosen locus."""

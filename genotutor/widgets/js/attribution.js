@@ -22,7 +22,7 @@
 // @trait correct   bool  the gradient correction (for a gradient method)
 // @trait start     int   the logo's first position, in [0, L - window]
 
-import { decode, explorer, figure, fixed, logo, logoLimits, node, panel, polyline, row, shade, summary } from "./plot.js";
+import { decode, explorer, figure, fixed, logo, logoLimits, node, panel, polyline, row, shade, summary, traitValues } from "./plot.js";
 
 // The decoded tables of a state (decode() keeps each array decoded once).
 function attributionTables(data) {
@@ -80,10 +80,7 @@ export function attributionShown(data, s, m, correct, start) {
 }
 
 function drawAttribution(model, figureEl, summaryEl) {
-  const data = model.get("data");
-  const s = model.get("sequence");
-  const m = model.get("method");
-  const start = model.get("start");
+  const [data, s, m, start] = traitValues(model, "data", "sequence", "method", "start");
   const v = attributionShown(data, s, m, model.get("correct"), start);
   const { method, corrected, length, window, truth } = v;
 

@@ -14,7 +14,7 @@
 // @trait position  int   the mutated position, in [0, L)
 // @trait base      int   the new base, index into A, C, G, T
 
-import { BASES, BASE_COLOURS, decode, explorer, extent, figure, fixed, hline, logo, node, panel, row, scatter, shade, signed, summary, vline } from "./plot.js";
+import { BASES, BASE_COLOURS, decode, explorer, extent, figure, fixed, hline, logo, node, panel, row, scatter, shade, signed, summary, vline, traitValues } from "./plot.js";
 
 // What the view shows for one choice of the controls, from the table alone (no DOM): the
 // output before and after, the window, the mutant's letters in it (4 x window, flat) and
@@ -43,10 +43,7 @@ export function mutationShown(data, s, pos, base) {
 }
 
 function drawMutation(model, figureEl, summaryEl) {
-  const data = model.get("data");
-  const s = model.get("sequence");
-  const pos = model.get("position");
-  const base = model.get("base");
+  const [data, s, pos, base] = traitValues(model, "data", "sequence", "position", "base");
   const { before, after, window, start, sequence, letters, changes, ylim } = mutationShown(data, s, pos, base);
   summary(summaryEl, `output before <b>${fixed(before, 3)}</b>, after <b>${fixed(after, 3)}</b>, change <b>${signed(after - before, 3)}</b>`);
 

@@ -309,6 +309,11 @@ export function signed(value, digits) {
   return value >= 0 ? `+${s}` : s;
 }
 
+// The values of the named traits of a widget's model, in order.
+export function traitValues(model, ...names) {
+  return names.map((name) => model.get(name));
+}
+
 // Lay out an explorer: a summary line above a figure; re-render on every change of the
 // named traits (kept as `traits`, for the tests). `draw(model, figureEl, summaryEl)` does
 // the work; an error inside it is shown in the widget (red), as a bad value is in a live

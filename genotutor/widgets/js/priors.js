@@ -15,7 +15,7 @@
 // @trait softness  number  the prior's softness, in [0, 2]
 // @trait sigma     int     the Gaussian smoothing's sigma, >= 0
 
-import { SERIES, decode, explorer, extent, figure, fixed, legend, panel, polyline, row, shade, summary, vline } from "./plot.js";
+import { SERIES, decode, explorer, extent, figure, fixed, legend, panel, polyline, row, shade, summary, vline, traitValues } from "./plot.js";
 
 // ---------------------------------------------------------------- priorMath (no DOM)
 // Pure functions of a track (an array of L numbers), in float64.
@@ -143,11 +143,7 @@ function priorsShown(data, s, cutoff, softness, sigma) {
 
 // ---------------------------------------------------------------- drawing
 function drawPriors(model, figureEl, summaryEl) {
-  const data = model.get("data");
-  const s = model.get("sequence");
-  const cutoff = model.get("cutoff");
-  const softness = model.get("softness");
-  const sigma = model.get("sigma");
+  const [data, s, cutoff, softness, sigma] = traitValues(model, "data", "sequence", "cutoff", "softness", "sigma");
   const { length, numbers, spectra, smoothed } = priorsShown(data, s, cutoff, softness, sigma);
   const rows = data.names.map((name, i) => {
     const [penalty, mass] = numbers[i];

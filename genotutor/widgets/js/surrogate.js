@@ -21,7 +21,7 @@
 // @trait size    int   index into sizes
 // @trait family  int   index into families
 
-import { SERIES, decode, explorer, extent, figure, fixed, logo, logoLimits, node, panel, polyline, row, scatter, shade, summary } from "./plot.js";
+import { SERIES, decode, explorer, extent, figure, fixed, logo, logoLimits, node, panel, polyline, row, scatter, shade, summary, traitValues } from "./plot.js";
 
 // The decoded tables of a state (decode() keeps each array decoded once).
 function surrogateTables(data) {
@@ -98,11 +98,7 @@ export function surrogateShown(data, locus, rate, size, family) {
 }
 
 function drawSurrogate(model, figureEl, summaryEl) {
-  const data = model.get("data");
-  const locus = model.get("locus");
-  const rate = model.get("rate");
-  const size = model.get("size");
-  const family = model.get("family");
+  const [data, locus, rate, size, family] = traitValues(model, "data", "locus", "rate", "size", "family");
   const v = surrogateShown(data, locus, rate, size, family);
   const r2Text = Number.isFinite(v.r2) ? `<b>${fixed(v.r2, 3)}</b>` : "<b>undefined</b> (the surrogate predicts a constant)";
   summary(summaryEl, `held-out R<sup>2</sup> ${r2Text}; ${fixed(v.mutations, 1)} mutations per sequence on average (library of ${data.sizes[size]} at rate ${data.rates[rate]})`);
