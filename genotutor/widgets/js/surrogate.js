@@ -1,6 +1,6 @@
 // Chapter 8's explorer: a SQUID-style surrogate around a locus, for a grid of mutation
-// rates, library sizes and model families, all fitted in Python when the explorer was
-// built. Draws the additive logo, the held-out fit and the GE nonlinearity with its band.
+// rates, library sizes and model families, all fitted in Python beforehand
+// (genotutor.surrogate.surrogate_grid). Draws the additive logo, the held-out fit and the GE nonlinearity with its band.
 //
 // Data contract: `data`, built by SurrogateExplorer._data (genotutor/widgets/
 // surrogate.py); arrays are packed (decode()), with their dtype and shape, indexed
