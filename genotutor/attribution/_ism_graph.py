@@ -28,8 +28,9 @@ bounded range of its inputs' positions; :func:`classify` gives each one a :class
 Anything else that depends on the input is *global* and runs in full. Kept because they
 pay (:mod:`genotutor.attribution.ism` says how it was measured): convolutions run as 2-D
 convolutions of ``(B, C, 1, W)``, which keep a channels-last read channels-last, as the
-reference tables are (``conv1d``: 1.2x slower on Basset and the CNN, 3x on the tower);
-pooling of whole blocks reduces a channels-last read where it lies (1.2-1.3x).
+reference tables are (``conv1d``: 1.24x slower on Basset, 1.28x on the CNN, 1.63x on the
+tower); pooling of whole blocks reduces a channels-last read where it lies (1.46x on
+Basset, 1.36x on the CNN).
 
 This module is longer than the package's 420 lines (``tests/test_layout.py``,
 ``test_no_module_is_over_the_size_limit``): tracing (about 250 lines) and the rules (about

@@ -17,12 +17,13 @@ runs in full; a sum or mean over the length, and a flatten into a linear layer, 
 take the change of the window alone (a :class:`Delta`).
 
 Kept because they pay (:mod:`genotutor.attribution.ism` says how it was measured): the
-deltas (1.5x slower without, on the tower for the mean and on the CNN for the linear
-layer); activations and residual sums written in place into a window that nothing else
-reads (1.7x on the tower); a read that lies inside an earlier node's read of the same
-input (the residual addition after a convolution) taken as a slice of it (1.13x on the
-tower); mutants batched by the layout of their reads (:meth:`Plan.layout_keys`), so that
-a batch writes each window with one slice (1.1x on Basset).
+deltas (1.41x slower without on the tower, for the mean, and 1.50x on the CNN, for the
+linear layer); activations and residual sums written in place into a window that nothing
+else reads (1.12x on the tower, 1.10x on Basset); a read that lies inside an earlier
+node's read of the same input (the residual addition after a convolution) taken as a
+slice of it (1.21x on the tower); mutants batched by the layout of their reads
+(:meth:`Plan.layout_keys`), so that a batch writes each window with one slice (with the
+block gathers of :mod:`genotutor.attribution._ism_run`: 1.31x on Basset, 1.15x on the CNN).
 
 Taught in chapter 2 (the fast ISM path).
 """

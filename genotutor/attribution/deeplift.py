@@ -29,7 +29,12 @@ import torch.nn.functional as F
 from torch import nn
 
 from genotutor.attribution import reveal_cancel
-from genotutor.attribution._common import batches, check_option, check_option_values
+from genotutor.attribution._common import (
+    ScoresAndDelta,
+    batches,
+    check_option,
+    check_option_values,
+)
 from genotutor.models import Exponential
 from genotutor.progress import progress_bar
 from genotutor.sequences import check_tensor, dinucleotide_shuffle
@@ -333,7 +338,7 @@ def deeplift_shap(
     rule: str = "rescale",
     batch_size: int = 512,
     progress: bool = True,
-) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor]:
+) -> torch.Tensor | ScoresAndDelta:
     """DeepLIFT from each reference, averaged over references (DeepLIFT-SHAP).
 
     Parameters
@@ -365,7 +370,8 @@ def deeplift_shap(
 
     Returns
     -------
-    torch.Tensor, shape (N, 4, L), or (scores, delta) with delta of shape (N,)
+    torch.Tensor, shape (N, 4, L), or a :class:`ScoresAndDelta` (``.scores``, and
+    ``.delta`` of shape (N,))
 
     Taught in chapter 2.
     """
@@ -404,7 +410,7 @@ def deeplift_shap(
     if warn:
         _warn_if_inexact(delta, change / r)
     scores = hyp if hypothetical else projected
-    return (scores, delta) if return_delta else scores
+    return ScoresAndDelta(scores, delta) if return_delta else scores
 
 
 def _warn_if_inexact(delta: torch.Tensor, change: torch.Tensor) -> None:

@@ -22,18 +22,31 @@ runs two fast batches, times the second, and gives the rest to the faster path. 
 batch run to decide is part of the result, and both paths are exact, so the choice changes
 the time only.
 
-Each optimisation of the fast path is kept because leaving it out made the fast path at
-least 10 % slower on one of the three models of ``benchmarks/attribution.py`` (CPU, two
-threads, ``fast=True``, each left out in turn, best of 5-6 runs while other work ran on
-the machine, so the gains quoted in the modules are rough, not quiet medians):
-2-D convolutions of channels-last reads and pooling by whole blocks (``_ism_graph``);
-deltas, in-place activations and sums, shared reads and batches by read layout
-(``_ism_plan``); reference rows gathered as blocks (``_ism_run``); each module's docstring
-gives the gains. Gone for gaining less: freeing each window after its last use, gathering
-only the reference flanks of a mostly-changed read, and the estimate of work per mutant
-that chose among plans and let ``"auto"`` skip the timing (the plan now runs every local
-node narrower than its length on windows, the plan the estimate chose on the benchmark's
-models).
+Each optimisation of the fast path is kept because leaving it out makes the fast path at
+least 10 % slower on one of the three models of ``benchmarks/attribution.py``, measured by
+``benchmarks/ism_ablation.py`` (CPU, two threads, ``fast=True``, each left out in turn,
+median of 5 alternating runs on a quiet machine; how many times slower without it, on
+Basset, the CNN and the tower):
+
+- 2-D convolutions of channels-last reads (``_ism_graph``): 1.24, 1.28, 1.63;
+- pooling by whole blocks (``_ism_graph``): 1.46, 1.36, 1.02;
+- deltas of linear layers and sums (``_ism_plan``): 1.05, 1.50, 1.41;
+- in-place activations and sums (``_ism_plan``): 1.10, 1.05, 1.12;
+- reads shared with an earlier read (``_ism_plan``): 1.02, 0.99, 1.21;
+- reads built as blocks (``_ism_plan``, ``_ism_run``): 1.31, 1.15, 1.03.
+
+"Reads built as blocks" is two pieces that only pay together: mutants batched by the
+layout of their reads, so that a batch writes each window with one slice, and each
+mutant's reference rows gathered as one block (alone, each gained 2-6 % on the CNN).
+Gone for gaining less: freeing each window after its last use, gathering only the
+reference flanks of a mostly-changed read, the estimate of work per mutant that chose
+among plans and let ``"auto"`` skip the timing (the plan now runs every local node
+narrower than its length on windows, the plan the estimate chose on the benchmark's
+models), and computing a stride-1 convolution's window as its reference plus the change
+of its input (a transposed convolution of the input's change over ``W`` positions instead
+of a convolution over ``W + span``: fewer multiply-adds, but 0.74-0.89x, since the
+products of each input position with each tap are summed back by ``K`` strided
+additions).
 
 Taught in chapter 2.
 """
@@ -89,8 +102,8 @@ class ISMPlan:
     batch_size : int
         Mutants per batch.
     window_macs : float or None
-        Multiply-adds per mutant of the convolutions over their changed windows alone:
-        what no exact method can avoid (a lower bound on the work).
+        Multiply-adds per mutant of the convolutions over their changed output windows:
+        the work of recomputing those windows (the benchmark's yardstick).
     """
 
     path: str

@@ -230,7 +230,7 @@ def attribute_layer(
     warn: bool = True,
     batch_size: int = 512,
     progress: bool = True,
-) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor]:
+) -> torch.Tensor | ScoresAndDelta:
     """Attribute one value of the model to each unit of one of its layers.
 
     Parameters

@@ -102,6 +102,7 @@ def filter_table(
     Returns
     -------
     FilterTable
+        The PWMs over all of ``x``, their matches, the tracks and the cutoffs.
 
     Taught in chapter 3.
     """

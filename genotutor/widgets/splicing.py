@@ -48,7 +48,7 @@ class SplicingExplorer(widgets.VBox):
     ----------
     sequence, position, base, edit : ipywidgets controls
     view : SplicingView
-        Draws the summary and the figure.
+        Draws the summary (each model's change at the site) and the tracks around it.
     table : genotutor.splicing.EditTable
     names : tuple of str
         The models' names.
