@@ -25,6 +25,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
+import torch
 from scipy.special import digamma
 
 from genotutor.validation import as_array, check_number, check_positive_int
@@ -84,8 +85,8 @@ def _check(values: object, name: str, neighbours: int, subsamples: int) -> np.nd
 
 
 def ksg_mutual_information(
-    x: object,
-    y: object,
+    x: torch.Tensor | np.ndarray,
+    y: torch.Tensor | np.ndarray,
     *,
     neighbours: int = 5,
     fuzz: float = 0.01,
