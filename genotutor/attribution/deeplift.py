@@ -29,12 +29,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from genotutor.attribution import reveal_cancel
-from genotutor.attribution._common import (
-    ScoresAndDelta,
-    batches,
-    check_option,
-    check_option_values,
-)
+from genotutor.attribution._common import ScoresAndDelta, batches, check_option, check_option_values
 from genotutor.models import Exponential
 from genotutor.progress import progress_bar
 from genotutor.sequences import check_tensor, dinucleotide_shuffle
