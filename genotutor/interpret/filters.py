@@ -55,6 +55,9 @@ class FilterPWMs:
     n_sites: np.ndarray
     cutoffs: np.ndarray
 
+    def __len__(self) -> int:
+        return len(self.probs)
+
     def information_content(self) -> np.ndarray:
         """Bits per position of every filter PWM, shape (F, w)."""
         return np.stack([information_content(p) for p in self.probs])
@@ -68,9 +71,6 @@ class FilterPWMs:
         return pd.DataFrame(
             {"n_sites": self.n_sites, "information": self.information_content().sum(axis=1)}
         ).rename_axis("filter")
-
-    def __len__(self) -> int:
-        return len(self.probs)
 
 
 def _first_conv(model: nn.Module) -> nn.Conv1d:

@@ -170,8 +170,8 @@ def attention_table(
 
     Taught in chapter 6.
     """
-    x = check_one_hot(x, "x")
     check_model(model)
+    x = check_one_hot(x, "x")
     maps = attention_maps(model, x, layer=layer, device=device, progress=progress)
     if isinstance(maps, dict):
         if len(maps) != 1:

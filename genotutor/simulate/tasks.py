@@ -58,6 +58,9 @@ class PlantedTask:
     mask: torch.Tensor
     sites: pd.DataFrame
 
+    def __len__(self) -> int:
+        return len(self.x)
+
     def subset(self, index: Sequence[int] | np.ndarray | torch.Tensor) -> PlantedTask:
         """The task restricted to the sequences in ``index`` (renumbered from 0)."""
         if isinstance(index, torch.Tensor):  # NumPy 2 warns on torch's __array__ (no copy=)
@@ -69,9 +72,6 @@ class PlantedTask:
         sites = sites.sort_values(["sequence", "start"]).reset_index(drop=True)
         picked = torch.as_tensor(index)
         return PlantedTask(self.x[picked], self.y[picked], self.mask[picked], sites)
-
-    def __len__(self) -> int:
-        return len(self.x)
 
     def split(
         self, *, valid: float = 0.1, test: float = 0.1, seed: int = 0
