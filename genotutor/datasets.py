@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from genotutor.validation import check_bool
+from genotutor.validation import check_bool, check_index
 
 _PACKAGE = Path(__file__).resolve().parent
 # Where the data folder is, in order: inside the installed package (a wheel), then next to
@@ -237,13 +237,7 @@ class PeakSet:
 
     def subset(self, index: object) -> PeakSet:
         """The peaks at ``index`` (integers or a boolean mask), in that order."""
-        index = np.asarray(index)
-        if index.dtype == bool:
-            if index.shape != (len(self),):
-                raise ValueError(
-                    f"a boolean index must have shape ({len(self)},); found {index.shape}"
-                )
-            index = np.flatnonzero(index)
+        index = check_index(index, len(self))
         picked = torch.as_tensor(index, dtype=torch.long)
         arrays = (self.chrom, self.start, self.end, self.soft_masked)
         return PeakSet(self.x[picked], self.y[picked], self.factors, *(a[index] for a in arrays))

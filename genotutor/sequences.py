@@ -19,6 +19,7 @@ from genotutor.validation import (  # noqa: F401  (re-exported: the one validati
     as_array,
     check_bool,
     check_choice,
+    check_index,
     check_model,
     check_number,
     check_one_hot,

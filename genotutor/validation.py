@@ -358,3 +358,33 @@ def as_array(
             f"{first[0] if len(first) == 1 else first}); expected finite numbers"
         )
     return array
+
+
+def check_index(index: object, n_rows: int, name: str = "index") -> np.ndarray:
+    """Rows to take from a set of ``n_rows``: integers (in order, repeats allowed) or a
+    boolean mask of shape ``(n_rows,)``, as a fresh int64 array of row numbers.
+
+    A list, NumPy array or tensor is accepted. Negative integers are refused rather than
+    counted from the end, and a boolean mask is never read as the integers 0 and 1.
+    Taught in chapter 2 (``PlantedTask.subset``).
+    """
+    if isinstance(index, torch.Tensor):  # NumPy 2 warns on torch's __array__ (no copy=)
+        index = index.detach().cpu().numpy()
+    if isinstance(index, (str, bytes, dict)) or index is None:
+        raise TypeError(f"{name} must be integers or a boolean mask; found {describe(index)}")
+    array = np.array(index)  # a copy: torch warns on indexing with read-only arrays
+    if array.dtype == bool:
+        if array.shape != (n_rows,):
+            raise ValueError(
+                f"{name} as a boolean mask must have shape ({n_rows},); found {array.shape}"
+            )
+        return np.flatnonzero(array).astype(np.int64)
+    if array.size == 0:
+        return np.zeros(0, dtype=np.int64)
+    if array.ndim != 1 or not np.issubdtype(array.dtype, np.integer):
+        expected = "a 1-D array of integers or a boolean mask"
+        raise TypeError(f"{name} must be {expected}; found {describe(array)}")
+    if array.min() < 0 or array.max() >= n_rows:
+        bad = int(array[(array < 0) | (array >= n_rows)][0])
+        raise ValueError(f"{name} must hold row numbers from 0 to {n_rows - 1}; found {bad}")
+    return array.astype(np.int64)

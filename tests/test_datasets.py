@@ -7,6 +7,7 @@ import shutil
 from pathlib import Path
 
 import pytest
+import torch
 
 from genotutor import datasets
 from genotutor.sequences import one_hot
@@ -94,6 +95,16 @@ def test_split_by_chromosome_keeps_chromosomes_apart(peaks):
     k = 5
     original = int(((peaks.chrom == test.chrom[k]) & (peaks.start == test.start[k])).argmax())
     assert (peaks.x[original] == test.x[k]).all() and peaks.y[original] == test.y[k]
+
+
+def test_subset_takes_integers_in_order_or_a_mask(peaks):
+    part = peaks.subset([4, 1, 4])
+    assert part.start.tolist() == peaks.start[[4, 1, 4]].tolist()
+    assert torch.equal(part.x[0], peaks.x[4]) and torch.equal(part.y[2], peaks.y[4])
+    mask = peaks.chrom == "chr8"
+    assert set(peaks.subset(mask).chrom.tolist()) == {"chr8"}
+    with pytest.raises(ValueError, match="from 0 to"):
+        peaks.subset([len(peaks)])
 
 
 def test_split_by_chromosome_rejects_bad_chromosomes(peaks):

@@ -63,6 +63,23 @@ def test_split_partitions_and_renumbers(task):
                 assert part.mask[row.sequence, row.start : row.end].all()
 
 
+def test_subset_takes_a_mask_or_repeated_rows_with_their_sites(task):
+    """A boolean mask selects rows (never rows 0 and 1); a repeated row brings its sites
+    twice, each renumbered to its new place."""
+    mask = task.y[:, 0] == 1
+    positives = task.subset(mask)
+    assert len(positives) == int(mask.sum()) and bool((positives.y == 1).all())
+    first = int(task.sites["sequence"].iloc[0])
+    twice = task.subset([first, first])
+    own = task.sites[task.sites["sequence"] == first].drop(columns="sequence")
+    for new in (0, 1):
+        mine = twice.sites[twice.sites["sequence"] == new].drop(columns="sequence")
+        assert mine.reset_index(drop=True).equals(own.reset_index(drop=True))
+        assert torch.equal(twice.mask[new], task.mask[first])
+    with pytest.raises(ValueError, match="from 0 to"):
+        task.subset([-1])
+
+
 @pytest.mark.parametrize(
     ("kwargs", "words"),
     [

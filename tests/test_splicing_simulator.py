@@ -138,3 +138,14 @@ def test_same_seed_same_data():
 def test_bad_inputs_raise_clear_errors(call, message):
     with pytest.raises((ValueError, TypeError), match=message):
         call()
+
+
+def test_subset_reads_a_mask_as_a_mask_and_keeps_rows_together():
+    data = simulate_splicing(40, kind="random", seed=1)
+    mask = data.truth > data.truth.median()
+    part = data.subset(mask)
+    assert len(part) == int(mask.sum())
+    assert torch.equal(part.truth, data.truth[mask]) and torch.equal(part.x, data.x[mask])
+    assert part.features.equals(data.features[mask.numpy()].reset_index(drop=True))
+    with pytest.raises(ValueError, match="boolean mask"):
+        data.subset(mask[:10])

@@ -138,3 +138,44 @@ def test_check_models_refuses(models, error, words):
     with pytest.raises(error) as info:
         v.check_models(models)
     assert words in str(info.value)
+
+
+@pytest.mark.parametrize(
+    "index",
+    [[2, 0, 2], np.array([2, 0, 2]), torch.tensor([2, 0, 2]), np.array([2, 0, 2], dtype=np.int32)],
+)
+def test_check_index_keeps_integers_in_order_with_repeats(index):
+    rows = v.check_index(index, 3)
+    assert rows.dtype == np.int64 and rows.tolist() == [2, 0, 2]
+
+
+@pytest.mark.parametrize("mask", [np.array([True, False, True]), torch.tensor([True, False, True])])
+def test_check_index_reads_a_mask_as_a_mask_not_as_zeros_and_ones(mask):
+    assert v.check_index(mask, 3).tolist() == [0, 2]
+
+
+def test_check_index_returns_a_copy_and_accepts_an_empty_index():
+    source = np.array([1, 0])
+    rows = v.check_index(source, 2)
+    rows[0] = 0
+    assert source[0] == 1
+    assert v.check_index([], 5).tolist() == []
+
+
+@pytest.mark.parametrize(
+    ("index", "error", "words"),
+    [
+        ([-1], ValueError, ["index", "0 to 2", "found -1"]),
+        ([3], ValueError, ["index", "0 to 2", "found 3"]),
+        (np.array([True, False]), ValueError, ["boolean mask", "(3,)", "(2,)"]),
+        ([0.5], TypeError, ["index", "integers", "float64"]),
+        ([[0, 1]], TypeError, ["index", "1-D"]),
+        ("01", TypeError, ["index", "str"]),
+        (None, TypeError, ["index", "NoneType"]),
+    ],
+)
+def test_check_index_refuses(index, error, words):
+    with pytest.raises(error) as info:
+        v.check_index(index, 3)
+    for word in words:
+        assert word in str(info.value)

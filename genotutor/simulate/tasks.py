@@ -14,7 +14,7 @@ import pandas as pd
 import torch
 
 from genotutor.motifs import Motif, get_motif, sample_instances
-from genotutor.sequences import check_positive_int
+from genotutor.sequences import check_index, check_positive_int
 
 
 def split_indices(
@@ -62,14 +62,13 @@ class PlantedTask:
         return len(self.x)
 
     def subset(self, index: Sequence[int] | np.ndarray | torch.Tensor) -> PlantedTask:
-        """The task restricted to the sequences in ``index`` (renumbered from 0)."""
-        if isinstance(index, torch.Tensor):  # NumPy 2 warns on torch's __array__ (no copy=)
-            index = index.cpu().numpy()
-        index = np.array(index, dtype=np.int64)  # a copy: torch warns on read-only arrays
-        renumber = pd.Series(np.arange(len(index)), index=index)
-        sites = self.sites[self.sites["sequence"].isin(index)].copy()
-        sites["sequence"] = renumber.loc[sites["sequence"]].to_numpy()
-        sites = sites.sort_values(["sequence", "start"]).reset_index(drop=True)
+        """The task restricted to the sequences at ``index`` (integers, in that order and
+        renumbered from 0, or a boolean mask), each sequence's planted sites with it."""
+        index = check_index(index, len(self))
+        rows = pd.DataFrame({"sequence": index, "new": np.arange(len(index))})
+        sites = rows.merge(self.sites, on="sequence").drop(columns="sequence")
+        sites = sites.rename(columns={"new": "sequence"})[self.sites.columns]
+        sites = sites.sort_values(["sequence", "start"], kind="stable").reset_index(drop=True)
         picked = torch.as_tensor(index)
         return PlantedTask(self.x[picked], self.y[picked], self.mask[picked], sites)
 

@@ -34,7 +34,7 @@ import numpy as np
 import pandas as pd
 import torch
 
-from genotutor.sequences import check_choice, check_positive_int
+from genotutor.sequences import check_choice, check_index, check_positive_int
 from genotutor.simulate import split_indices
 from genotutor.splicing.code import (  # noqa: F401 (re-exported)
     ENHANCERS,
@@ -91,8 +91,8 @@ class SplicingSet:
         return len(self.x)
 
     def subset(self, index: Sequence[int] | np.ndarray) -> SplicingSet:
-        """The set restricted to ``index``."""
-        index = np.asarray(index, dtype=np.int64)
+        """The set restricted to ``index`` (integers, in that order, or a boolean mask)."""
+        index = check_index(index, len(self))
         picked = torch.as_tensor(index)
         return SplicingSet(
             self.x[picked],
