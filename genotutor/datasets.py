@@ -15,7 +15,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from genotutor.validation import check_bool, check_index
+from genotutor.rows import Rows
+from genotutor.validation import check_bool
 
 _PACKAGE = Path(__file__).resolve().parent
 # Where the data folder is, in order: inside the installed package (a wheel), then next to
@@ -205,7 +206,7 @@ PEAK_LENGTH = 200
 
 
 @dataclass
-class PeakSet:
+class PeakSet(Rows):
     """ChIP-seq peaks of several transcription factors, one-hot, with where they lie.
 
     Attributes
@@ -232,15 +233,7 @@ class PeakSet:
     end: np.ndarray
     soft_masked: np.ndarray
 
-    def __len__(self) -> int:
-        return len(self.x)
-
-    def subset(self, index: object) -> PeakSet:
-        """The peaks at ``index`` (integers or a boolean mask), in that order."""
-        index = check_index(index, len(self))
-        picked = torch.as_tensor(index, dtype=torch.long)
-        arrays = (self.chrom, self.start, self.end, self.soft_masked)
-        return PeakSet(self.x[picked], self.y[picked], self.factors, *(a[index] for a in arrays))
+    ROW_FIELDS = ("x", "y", "chrom", "start", "end", "soft_masked")  # not factors
 
     def split_by_chromosome(
         self, *, test: tuple[str, ...] = ("chr8", "chr9"), valid: tuple[str, ...] = ("chr7",)

@@ -22,6 +22,7 @@ from genotutor.motifs import (
     trim_motif,
 )
 from genotutor.progress import progress_bar
+from genotutor.rows import Rows
 from genotutor.sequences import (
     check_bool,
     check_choice,
@@ -34,7 +35,7 @@ from genotutor.validation import check_device, check_number
 
 
 @dataclass
-class FilterPWMs:
+class FilterPWMs(Rows):
     """Position weight matrices of first-layer filters, from the sequences that activate them.
 
     Attributes
@@ -55,8 +56,7 @@ class FilterPWMs:
     n_sites: np.ndarray
     cutoffs: np.ndarray
 
-    def __len__(self) -> int:
-        return len(self.probs)
+    ROW_FIELDS = ("probs", "counts", "n_sites", "cutoffs")  # one row per filter
 
     def information_content(self) -> np.ndarray:
         """Bits per position of every filter PWM, shape (F, w)."""

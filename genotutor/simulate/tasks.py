@@ -14,7 +14,8 @@ import pandas as pd
 import torch
 
 from genotutor.motifs import Motif, get_motif, sample_instances
-from genotutor.sequences import check_index, check_positive_int
+from genotutor.rows import Rows
+from genotutor.sequences import check_positive_int
 
 
 def split_indices(
@@ -37,7 +38,7 @@ def split_indices(
 
 
 @dataclass
-class PlantedTask:
+class PlantedTask(Rows):
     """Sequences with planted motifs, their labels and the ground truth.
 
     Attributes
@@ -58,19 +59,15 @@ class PlantedTask:
     mask: torch.Tensor
     sites: pd.DataFrame
 
-    def __len__(self) -> int:
-        return len(self.x)
+    ROW_FIELDS = ("x", "y", "mask")
 
-    def subset(self, index: Sequence[int] | np.ndarray | torch.Tensor) -> PlantedTask:
-        """The task restricted to the sequences at ``index`` (integers, in that order and
-        renumbered from 0, or a boolean mask), each sequence's planted sites with it."""
-        index = check_index(index, len(self))
-        rows = pd.DataFrame({"sequence": index, "new": np.arange(len(index))})
-        sites = rows.merge(self.sites, on="sequence").drop(columns="sequence")
+    def _subset_others(self, rows: np.ndarray) -> dict[str, object]:
+        """Each kept sequence's planted sites, renumbered (``subset`` keeps repeats)."""
+        numbers = pd.DataFrame({"sequence": rows, "new": np.arange(len(rows))})
+        sites = numbers.merge(self.sites, on="sequence").drop(columns="sequence")
         sites = sites.rename(columns={"new": "sequence"})[self.sites.columns]
         sites = sites.sort_values(["sequence", "start"], kind="stable").reset_index(drop=True)
-        picked = torch.as_tensor(index)
-        return PlantedTask(self.x[picked], self.y[picked], self.mask[picked], sites)
+        return {"sites": sites}
 
     def split(
         self, *, valid: float = 0.1, test: float = 0.1, seed: int = 0

@@ -27,14 +27,14 @@ Taught in chapter 9, "Distilling a splicing model".
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 import torch
 
-from genotutor.sequences import check_choice, check_index, check_positive_int
+from genotutor.rows import Rows
+from genotutor.sequences import check_choice, check_positive_int
 from genotutor.simulate import split_indices
 from genotutor.splicing.code import (  # noqa: F401 (re-exported)
     ENHANCERS,
@@ -62,7 +62,7 @@ KINDS = ("reference", "random")
 
 # --------------------------------------------------------------------------- sampling
 @dataclass
-class SplicingSet:
+class SplicingSet(Rows):
     """Simulated exons in the reporter, their true inclusion and what the genome shows.
 
     Attributes
@@ -87,20 +87,7 @@ class SplicingSet:
     features: pd.DataFrame
     kind: str
 
-    def __len__(self) -> int:
-        return len(self.x)
-
-    def subset(self, index: Sequence[int] | np.ndarray) -> SplicingSet:
-        """The set restricted to ``index`` (integers, in that order, or a boolean mask)."""
-        index = check_index(index, len(self))
-        picked = torch.as_tensor(index)
-        return SplicingSet(
-            self.x[picked],
-            self.truth[picked],
-            self.label[picked],
-            self.features.iloc[index].reset_index(drop=True),
-            self.kind,
-        )
+    ROW_FIELDS = ("x", "truth", "label", "features")
 
     def split(
         self, *, valid: float = 0.1, test: float = 0.2, seed: int = 0
