@@ -16,6 +16,7 @@ import torch
 
 from genotutor.datasets import data_path
 from genotutor.sequences import ALPHABET, check_choice, check_positive_int, check_tensor
+from genotutor.validation import check_number
 
 
 @dataclass(frozen=True)
@@ -52,7 +53,11 @@ class Motif:
 
 
 def counts_to_probs(counts: np.ndarray, *, pseudocount: float = 0.5) -> np.ndarray:
-    """Normalise a ``(4, w)`` count matrix to probabilities, with a pseudocount per cell."""
+    """Normalise a ``(4, w)`` count matrix to probabilities, with a pseudocount per cell.
+
+    Raises ``ValueError`` if ``pseudocount`` is negative or not a number. Taught in chapter 3.
+    """
+    pseudocount = check_number(pseudocount, "pseudocount", minimum=0)
     counts = np.asarray(counts, dtype=np.float64) + pseudocount
     return counts / counts.sum(axis=0, keepdims=True)
 

@@ -48,6 +48,17 @@ def test_filter_table_tracks_the_activation_by_default(one_hot_batch):
     assert not torch.allclose(table.tracks, convolution)
 
 
+def test_filter_table_passes_every_option_of_filters_to_pwms(one_hot_batch):
+    model = _deepbind("relu")
+    options = {"threshold": 0.7, "scores": "convolution", "batch_size": 2, "pseudocount": 0.1}
+    table = filter_table(model, one_hot_batch, n_tracks=2, progress=False, **options)
+    pwms = interpret.filters_to_pwms(model, one_hot_batch, progress=False, **options)
+    assert np.array_equal(table.pwms.probs, pwms.probs) and table.pwms.scores == "convolution"
+    assert table.scores == "convolution" and np.array_equal(table.cutoffs, pwms.cutoffs)
+    with pytest.raises(TypeError, match="pseudocounts"):
+        filter_table(model, one_hot_batch, pseudocounts=0.1)
+
+
 @pytest.mark.parametrize(
     ("options", "message"),
     [
@@ -55,6 +66,8 @@ def test_filter_table_tracks_the_activation_by_default(one_hot_batch):
         ({"threshold": 0}, "threshold"),
         ({"threshold": "half"}, "threshold"),
         ({"scores": "logits"}, "scores"),
+        ({"pseudocount": -1}, "pseudocount"),
+        ({"pseudocount": "half"}, "pseudocount"),
         ({"device": "nowhere"}, "device"),
         ({"progress": None}, "progress"),
     ],

@@ -49,12 +49,15 @@ class FilterPWMs(Rows):
     cutoffs : np.ndarray, shape (F,)
         Each filter's site threshold, on the scale of the scores it thresholds:
         ``threshold`` times the filter's largest score over all the sequences.
+    scores : {"activation", "convolution"}
+        Which scores the site rule thresholded (``filters_to_pwms``'s ``scores``).
     """
 
     counts: np.ndarray
     probs: np.ndarray
     n_sites: np.ndarray
     cutoffs: np.ndarray
+    scores: str = "activation"
 
     ROW_FIELDS = ("probs", "counts", "n_sites", "cutoffs")  # one row per filter
 
@@ -199,6 +202,7 @@ def filters_to_pwms(
     x = check_one_hot(x, "x")
     threshold = check_number(threshold, "threshold", minimum=0, maximum=1, inclusive=(False, True))
     batch_size = check_positive_int(batch_size, "batch_size")
+    pseudocount = check_number(pseudocount, "pseudocount", minimum=0)
     width, pad = conv.kernel_size[0], conv.padding[0]
     if isinstance(pad, str):
         raise ValueError("model.first_conv must use integer padding; found a string padding")
@@ -221,7 +225,8 @@ def filters_to_pwms(
         n_sites += sites.sum(dim=(0, 2)).long()
     counts_np = counts.numpy()
     probs = np.stack([counts_to_probs(c, pseudocount=pseudocount) for c in counts_np])
-    return FilterPWMs(counts_np, probs, n_sites.numpy(), cutoff.reshape(-1).cpu().numpy())
+    cutoffs = cutoff.reshape(-1).cpu().numpy()
+    return FilterPWMs(counts_np, probs, n_sites.numpy(), cutoffs, scores)
 
 
 def _kept(pwms: object, min_information: float, min_sites: int) -> dict[int, np.ndarray]:

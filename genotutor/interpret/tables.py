@@ -69,11 +69,10 @@ def filter_table(
     model: nn.Module,
     x: torch.Tensor,
     *,
-    threshold: float = 0.5,
-    scores: str = "activation",
     n_tracks: int = 100,
     device: object = None,
     progress: bool = True,
+    **pwm_options: object,
 ) -> FilterTable:
     """Every first-layer filter's PWM, best JASPAR match and track along the first
     ``n_tracks`` sequences, the track being the quantity the PWM's site rule thresholds.
@@ -90,14 +89,14 @@ def filter_table(
         A model with a ``first_conv`` attribute (an ``nn.Conv1d`` over the 4 bases).
     x : torch.Tensor, shape (N, 4, L)
         One-hot sequences used to build the PWMs; the first ``n_tracks`` get tracks.
-    threshold : float
-        Fraction of each filter's maximum, in (0, 1].
-    scores : {"activation", "convolution"}
-        Which quantity the site rule thresholds and the tracks show.
     n_tracks : int
         How many of the sequences (the first ones) get a track.
     device, progress
         Where to run, and a progress bar: as for :func:`genotutor.training.predict`.
+    **pwm_options
+        Every option of :func:`~genotutor.interpret.filters_to_pwms`: ``threshold``
+        (fraction of each filter's maximum, in (0, 1]), ``scores`` (which quantity the site
+        rule thresholds and the tracks show), ``batch_size``, ``pseudocount``.
 
     Returns
     -------
@@ -107,16 +106,15 @@ def filter_table(
     Taught in chapter 3.
     """
     shown = check_positive_int(n_tracks, "n_tracks")
-    pwms = filters_to_pwms(model, x, threshold=threshold, scores=scores, device=device,
-                           progress=progress)  # fmt: skip
+    pwms = filters_to_pwms(model, x, device=device, progress=progress, **pwm_options)
     tracks = filter_activations(
-        model, x[:shown], activated=scores == "activation", device=device, progress=False
+        model, x[:shown], activated=pwms.scores == "activation", device=device, progress=False
     )
     cutoffs = torch.as_tensor(pwms.cutoffs)
     conv = _first_conv(model)
     centre = (conv.kernel_size[0] - 1) / 2 - conv.padding[0]
     matches = match_filters(pwms, min_sites=0)
-    return FilterTable(pwms, matches, tracks, cutoffs, centre, scores)
+    return FilterTable(pwms, matches, tracks, cutoffs, centre, pwms.scores)
 
 
 @dataclass(frozen=True)
