@@ -209,6 +209,9 @@ PEAK_LENGTH = 200
 class PeakSet(Rows):
     """ChIP-seq peaks of several transcription factors, one-hot, with where they lie.
 
+    ``len`` and ``subset(index)`` (the peaks at integer rows or a boolean mask) come
+    from :class:`genotutor.rows.Rows`.
+
     Attributes
     ----------
     x : torch.Tensor, shape (N, 4, L)

@@ -36,6 +36,8 @@ def take_rows(value: object, index: np.ndarray) -> object:
     Returns
     -------
     The same type as ``value``, first dimension K.
+
+    Taught in chapter 2 (through ``PlantedTask.subset``).
     """
     if isinstance(value, torch.Tensor):
         return value[torch.as_tensor(index, device=value.device)]
@@ -53,7 +55,7 @@ class Rows:
 
     ``len`` is the length of the first row field; :meth:`subset` indexes every row field
     and keeps the other fields, except what :meth:`_subset_others` replaces (planted sites
-    that refer to rows by number, for instance).
+    that refer to rows by number, for instance). Taught in chapter 2.
     """
 
     ROW_FIELDS: ClassVar[tuple[str, ...]] = ()

@@ -38,6 +38,9 @@ from genotutor.validation import check_device, check_number
 class FilterPWMs(Rows):
     """Position weight matrices of first-layer filters, from the sequences that activate them.
 
+    ``len`` and ``subset(index)`` (the filters at integer rows or a boolean mask) come
+    from :class:`genotutor.rows.Rows`.
+
     Attributes
     ----------
     counts : np.ndarray, shape (F, 4, w)

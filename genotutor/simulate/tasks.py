@@ -41,6 +41,9 @@ def split_indices(
 class PlantedTask(Rows):
     """Sequences with planted motifs, their labels and the ground truth.
 
+    ``len`` and ``subset(index)`` (the sequences at integer rows or a boolean mask, each
+    with its planted sites, renumbered) come from :class:`genotutor.rows.Rows`.
+
     Attributes
     ----------
     x : torch.Tensor, shape (N, 4, L)

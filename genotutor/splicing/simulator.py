@@ -65,6 +65,9 @@ KINDS = ("reference", "random")
 class SplicingSet(Rows):
     """Simulated exons in the reporter, their true inclusion and what the genome shows.
 
+    ``len`` and ``subset(index)`` (the exons at integer rows or a boolean mask) come
+    from :class:`genotutor.rows.Rows`.
+
     Attributes
     ----------
     x : torch.Tensor, shape (N, 4, L)
